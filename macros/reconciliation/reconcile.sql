@@ -1,0 +1,178 @@
+{#- Reconcile two relations record by record, as declared in the model's YAML
+    under `config.meta.tally` (see README "Adding a reconciliation"):
+
+        left:  {label, key, time, amount}      key: a column or a list of columns
+        right: {label, key, time, amount}
+        compare: [{name, left, right, tolerance, map}]   left/right default to name
+        grain: hour | day
+        grace: "1 hour" | "2 days"
+        owner, severity
+
+    Returns one row per normalized key with its outcome (`matched`,
+    `missing_in_right`, `missing_in_left`, `value_mismatch`, `duplicate_key`) and,
+    for breaks, its status (`pending` while a missing partner may still arrive,
+    `open` after the grace period or at once for mismatches and duplicates).
+    The marts turn these rows into breaks and window summaries. -#}
+{% macro reconcile(left, right) -%}
+    {%- set spec = tally.recon_spec(model) -%}
+    {%- set compare = tally._compare_columns(spec) -%}
+    {%- set has_amount = spec.left.get('amount') or spec.right.get('amount') -%}
+
+with left_records as (
+    {{ tally._recon_side(left, spec.left, compare, 'left') }}
+),
+
+right_records as (
+    {{ tally._recon_side(right, spec.right, compare, 'right') }}
+),
+
+left_keys as (
+    {{ tally._recon_keys('left_records', compare) }}
+),
+
+right_keys as (
+    {{ tally._recon_keys('right_records', compare) }}
+),
+
+joined as (
+    select
+        coalesce(left_keys.record_key, right_keys.record_key) as record_key,
+        coalesce(left_keys.record_count, 0) as left_count,
+        coalesce(right_keys.record_count, 0) as right_count,
+        left_keys.record_at as left_record_at,
+        right_keys.record_at as right_record_at,
+        left_keys.amount as left_amount,
+        right_keys.amount as right_amount,
+        {%- if compare %}
+        nullif(concat_ws(','
+            {%- for column in compare %},
+            case when {{ tally._values_differ(column, 'left_keys.compared_' ~ loop.index, 'right_keys.compared_' ~ loop.index) }}
+                then {{ tally.sql_string(column.name) }} end
+            {%- endfor %}
+        ), '') as mismatched_columns
+        {%- else %}
+        cast(null as varchar) as mismatched_columns
+        {%- endif %}
+    from left_keys
+    full outer join right_keys
+        on left_keys.record_key = right_keys.record_key
+),
+
+classified as (
+    select
+        *,
+        -- a record's window follows its left-side time when it has one
+        coalesce(left_record_at, right_record_at) as record_at,
+        case
+            when left_count > 1 or right_count > 1 then 'duplicate_key'
+            when left_count = 1 and right_count = 1 and mismatched_columns is null then 'matched'
+            when left_count = 1 and right_count = 1 then 'value_mismatch'
+            when left_count = 1 then 'missing_in_right'
+            else 'missing_in_left'
+        end as outcome
+    from joined
+)
+
+select
+    {{ tally.sql_string(spec.name) }} as recon_name,
+    {{ dbt.date_trunc(spec.grain, 'record_at') }} as window_start,
+    record_key,
+    outcome,
+    case when outcome = 'value_mismatch' then mismatched_columns end as mismatched_columns,
+    left_count,
+    right_count,
+    left_record_at,
+    right_record_at,
+    left_amount,
+    right_amount,
+    {%- if has_amount %}
+    coalesce(right_amount, 0) - coalesce(left_amount, 0) as amount_diff,
+    {%- else %}
+    cast(null as decimal(18, 4)) as amount_diff,
+    {%- endif %}
+    case
+        when outcome = 'matched' then null
+        when outcome in ('missing_in_right', 'missing_in_left')
+            and record_at > {{ tally.as_of() }} - {{ tally.interval(spec.grace) }}
+            then 'pending'
+        else 'open'
+    end as status,
+    {{ tally.sql_string(spec.owner) }} as owner,
+    {{ tally.sql_string(spec.severity) }} as severity
+from classified
+{%- endmacro %}
+
+{#- One side, projected to the columns the comparison needs. -#}
+{% macro _recon_side(relation, side, compare, which) -%}
+    select
+        {{ tally._key_expression(side.key) }} as record_key,
+        cast({{ side.time }} as timestamp) as record_at,
+        {%- if side.get('amount') %}
+        cast({{ side.amount }} as decimal(18, 4)) as amount,
+        {%- else %}
+        cast(null as decimal(18, 4)) as amount,
+        {%- endif %}
+        {%- for column in compare %}
+        {{ tally._side_value(column, which) }} as compared_{{ loop.index }},
+        {%- endfor %}
+        1 as record_count
+    from {{ relation }}
+{%- endmacro %}
+
+{#- Records per key: a key seen more than once on a side is a duplicate. -#}
+{% macro _recon_keys(records, compare) -%}
+    select
+        record_key,
+        count(*) as record_count,
+        min(record_at) as record_at,
+        sum(amount) as amount
+        {%- for column in compare %},
+        min(compared_{{ loop.index }}) as compared_{{ loop.index }}
+        {%- endfor %}
+    from {{ records }}
+    group by record_key
+{%- endmacro %}
+
+{% macro _key_expression(key) -%}
+    {%- set columns = [key] if key is string else key -%}
+    {%- if columns | length == 1 -%}
+        {{ columns[0] }}
+    {%- else -%}
+        concat_ws('|'{%- for column in columns %}, {{ column }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The left value goes through the column's value map, so `captured` on the left
+    compares equal to `settled` on the right. -#}
+{% macro _side_value(column, which) -%}
+    {%- set expression = column.get(which, column.name) -%}
+    {%- if which == 'left' and column.get('map') -%}
+        case {{ expression }}
+            {%- for from_value, to_value in column.map.items() %}
+            when {{ tally.sql_string(from_value) }} then {{ tally.sql_string(to_value) }}
+            {%- endfor %}
+            else {{ expression }}
+        end
+    {%- else -%}
+        {{ expression }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Null-safe: two empty values agree, an empty value and a value disagree.
+    A tolerance is an absolute difference, |right - left| <= tolerance. -#}
+{% macro _values_differ(column, left_value, right_value) -%}
+    {%- if column.get('tolerance') is not none -%}
+        case
+            when {{ left_value }} is null and {{ right_value }} is null then false
+            when {{ left_value }} is null or {{ right_value }} is null then true
+            else abs({{ right_value }} - {{ left_value }}) > {{ column.tolerance }}
+        end
+    {%- else -%}
+        {{ left_value }} is distinct from {{ right_value }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Compared columns sorted by name, so `mismatched_columns` comes out sorted. -#}
+{% macro _compare_columns(spec) -%}
+    {{ return(spec.get('compare', []) | sort(attribute='name')) }}
+{%- endmacro %}

@@ -1,0 +1,149 @@
+{#- Parse one landing table into typed, normalized columns, with a quarantine
+    reason per row and a flag for exact duplicates.
+
+    `columns` declares each landing column once:
+      {'name': 'amount', 'type': 'decimal'}
+    types:
+      key            trimmed, lower-cased; empty -> quarantine (unless required: false)
+      text           trimmed; empty -> null
+      upper_text     trimmed, upper-cased (country codes)
+      currency       ISO 4217 code from the `currencies` seed; unknown -> quarantine
+      decimal        major units with '.' separator, up to 4 decimals -> decimal(18,4)
+      minor_amount   integer minor units; `currency` names the currency column and
+                     `as_amount` the decimal column to derive with its exponent
+      iso_timestamp  ISO 8601 with offset -> UTC timestamp
+      epoch_ms       epoch milliseconds -> UTC timestamp
+      status         word from the `status_vocabulary` seed (`vocabulary` names the list)
+    Every non-key column is required unless `required: false`.
+
+    The model built from this keeps every landing row; `stg_` models select the
+    clean, first copies, and `fct_quarantine` the rest with their reasons. -#}
+{% macro stage(landing, columns) -%}
+with source as (
+    select * from {{ landing }}
+),
+
+parsed as (
+    select
+        source._source_file,
+        source._source_row,
+        {%- for column in columns %}
+        {{ tally._staged_value(column) }} as {{ column.name }},
+        {%- if column.type == 'minor_amount' %}
+        cast(
+            cast({{ tally._staged_value(column) }} as decimal(38, 4))
+            / cast(power(10, currency_{{ column.currency }}.exponent) as decimal(38, 4))
+            as decimal(18, 4)
+        ) as {{ column.as_amount }},
+        {%- endif %}
+        {%- endfor %}
+        {{ tally.json_object(tally._raw_pairs(columns)) }} as raw_record,
+        nullif(concat_ws('; ',
+            {%- for column in columns %}
+            {{ tally._quarantine_check(column) }}{{ "," if not loop.last }}
+            {%- endfor %}
+        ), '') as quarantine_reason
+    from source
+    {%- for column in columns if column.type == 'currency' %}
+    left join {{ ref('currencies') }} as currency_{{ column.name }}
+        on currency_{{ column.name }}.currency_code = upper(trim(source.{{ adapter.quote(column.name) }}))
+    {%- endfor %}
+    {%- for column in columns if column.type == 'status' %}
+    left join {{ ref('status_vocabulary') }} as vocabulary_{{ column.name }}
+        on vocabulary_{{ column.name }}.vocabulary = {{ tally.sql_string(column.vocabulary) }}
+        and vocabulary_{{ column.name }}.raw_value = lower(trim(source.{{ adapter.quote(column.name) }}))
+    {%- endfor %}
+),
+
+flagged as (
+    select
+        *,
+        -- identical normalized content (a file delivered twice, a row repeated):
+        -- the first copy is staged, the others are collapsed and counted
+        quarantine_reason is null and row_number() over (
+            partition by
+                quarantine_reason is null,
+                {%- for column in columns %}
+                {{ column.name }}{{ "," if not loop.last }}
+                {%- endfor %}
+            order by _source_file, _source_row
+        ) > 1 as is_collapsed_duplicate
+    from parsed
+)
+
+select * from flagged
+{%- endmacro %}
+
+{% macro _raw(column) -%}
+    source.{{ adapter.quote(column.name) }}
+{%- endmacro %}
+
+{% macro _raw_pairs(columns) -%}
+    {%- set pairs = [] -%}
+    {%- for column in columns -%}
+        {%- do pairs.append((column.name, tally._raw(column))) -%}
+    {%- endfor -%}
+    {{ return(pairs) }}
+{%- endmacro %}
+
+{% macro _staged_value(column) -%}
+    {%- set raw = tally._raw(column) -%}
+    {%- set trimmed = "nullif(trim(" ~ raw ~ "), '')" -%}
+    {%- if column.type == 'key' -%}
+        lower({{ trimmed }})
+    {%- elif column.type == 'text' -%}
+        {{ trimmed }}
+    {%- elif column.type == 'upper_text' -%}
+        upper({{ trimmed }})
+    {%- elif column.type == 'currency' -%}
+        currency_{{ column.name }}.currency_code
+    {%- elif column.type == 'decimal' -%}
+        case
+            when {{ tally.regex_full_match(trimmed, '[+-]?[0-9]{1,14}(\.[0-9]{1,4})?') }}
+                then cast({{ trimmed }} as decimal(18, 4))
+        end
+    {%- elif column.type == 'minor_amount' -%}
+        case
+            when {{ tally.regex_full_match(trimmed, '[+-]?[0-9]{1,18}') }}
+                then cast({{ trimmed }} as bigint)
+        end
+    {%- elif column.type == 'iso_timestamp' -%}
+        {{ tally.parse_iso_timestamp(trimmed) }}
+    {%- elif column.type == 'epoch_ms' -%}
+        {{ tally.parse_epoch_ms(trimmed) }}
+    {%- elif column.type == 'status' -%}
+        vocabulary_{{ column.name }}.status
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("stage(): column '" ~ column.name ~ "' has unknown type '" ~ column.type ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The reason text names the column first, so a reader can find the bad cell. -#}
+{% macro _quarantine_check(column) -%}
+    {%- set raw = tally._raw(column) -%}
+    {%- set blank = "nullif(trim(" ~ raw ~ "), '') is null" -%}
+    {%- set required = column.get('required', true) -%}
+    {%- set messages = {
+        'key': 'empty key',
+        'currency': 'unknown currency code (not in the currencies seed)',
+        'decimal': "not a decimal number (major units, '.' separator, at most 4 decimals)",
+        'minor_amount': 'not an integer number of minor units',
+        'iso_timestamp': 'not an ISO 8601 timestamp with UTC offset',
+        'epoch_ms': 'not epoch milliseconds',
+        'status': 'unknown ' ~ (column.vocabulary | replace('_', ' ')) ~ ' word',
+    } -%}
+    {%- set checks_type = column.type in messages and column.type != 'key' -%}
+    {%- if required or checks_type %}
+    case
+        {%- if required %}
+        when {{ blank }} then {{ tally.sql_string(column.name ~ ': ' ~ ('empty key' if column.type == 'key' else 'missing value')) }}
+        {%- endif %}
+        {%- if checks_type %}
+        when not ({{ blank }}) and {{ tally._staged_value(column) }} is null
+            then {{ tally.sql_string(column.name ~ ': ' ~ messages[column.type]) }}
+        {%- endif %}
+    end
+    {%- else %}
+    cast(null as varchar)
+    {%- endif %}
+{%- endmacro %}

@@ -1,0 +1,35 @@
+{%- set tables = tally.landing_tables() -%}
+
+with
+{%- for service, table in tables %}
+{{ service }}__{{ table }} as (
+    select
+        {{ tally.sql_string(service) }} as service,
+        {{ tally.sql_string(table) }} as table_name,
+        _source_file as source_file,
+        _source_row as source_row,
+        quarantine_reason as reason,
+        raw_record
+    from {{ ref('base_' ~ service ~ '__' ~ table) }}
+    where quarantine_reason is not null
+),
+{%- endfor %}
+
+unioned as (
+    {%- for service, table in tables %}
+    select * from {{ service }}__{{ table }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+
+select
+    service,
+    table_name,
+    source_file,
+    source_row,
+    reason,
+    raw_record
+from unioned
+order by service, table_name, source_file, source_row

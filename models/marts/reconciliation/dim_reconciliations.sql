@@ -1,0 +1,57 @@
+-- The registry: one row per reconciliation, generated from each model's YAML
+-- (config.meta.tally), so what is documented is what runs.
+{%- set names = tally.reconciliations() %}
+{%- for name in names %}
+-- depends_on: {{ ref('recon_' ~ name) }}
+{%- endfor %}
+
+with registry as (
+{%- for name in names %}
+    {%- if execute %}
+        {%- set node = tally.recon_node(name) %}
+        {%- set spec = tally.recon_spec(node) %}
+        {%- set refs = node.refs %}
+        {%- set compare = spec.get('compare') or [] %}
+        {%- set left_key = [spec.left.key] if spec.left.key is string else spec.left.key %}
+        {%- set right_key = [spec.right.key] if spec.right.key is string else spec.right.key %}
+        {%- set tolerances = [] %}
+        {%- set maps = [] %}
+        {%- for column in compare %}
+            {%- if column.get('tolerance') is not none %}{% do tolerances.append(column.name ~ '=' ~ column.tolerance) %}{% endif %}
+            {%- if column.get('map') %}{% for k, v in column.map.items() %}{% do maps.append(column.name ~ ':' ~ k ~ '=' ~ v) %}{% endfor %}{% endif %}
+        {%- endfor %}
+    select
+        {{ tally._registry_text(spec.name) }} as recon_name,
+        {{ tally._registry_text(node.name) }} as model_name,
+        {{ tally._registry_text(node.description | trim) }} as description,
+        {{ tally._registry_text(spec.left.get('label')) }} as left_side,
+        {{ tally._registry_text(refs[0].name if refs | length > 0 else none) }} as left_model,
+        {{ tally._registry_text(left_key | join('|')) }} as left_key,
+        {{ tally._registry_text(spec.left.time) }} as left_time_column,
+        {{ tally._registry_text(spec.left.get('amount')) }} as left_amount_column,
+        {{ tally._registry_text(spec.right.get('label')) }} as right_side,
+        {{ tally._registry_text(refs[1].name if refs | length > 1 else none) }} as right_model,
+        {{ tally._registry_text(right_key | join('|')) }} as right_key,
+        {{ tally._registry_text(spec.right.time) }} as right_time_column,
+        {{ tally._registry_text(spec.right.get('amount')) }} as right_amount_column,
+        {{ tally._registry_text(tally._registry_join(compare | map(attribute='name') | sort | list)) }} as compared_columns,
+        {{ tally._registry_text(tally._registry_join(tolerances)) }} as tolerances,
+        {{ tally._registry_text(tally._registry_join(maps)) }} as value_maps,
+        {{ tally._registry_text(spec.grain) }} as window_grain,
+        {{ tally._registry_text(spec.grace) }} as grace_period,
+        {{ tally._registry_text(spec.owner) }} as owner,
+        {{ tally._registry_text(spec.severity) }} as severity,
+        {{ tally._registry_text('error' if spec.severity in ['critical', 'error'] else 'warn') }} as test_severity
+    {%- else %}
+    select
+        {%- for column in ['recon_name', 'model_name', 'description', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}
+        cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    {%- endif %}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+{%- endfor %}
+)
+
+select * from registry

@@ -1,0 +1,63 @@
+with outcomes as (
+    select * from {{ ref('int_recon__outcomes') }}
+),
+
+grains as (
+    {%- for name in tally.reconciliations() %}
+    select
+        {{ tally.sql_string(name) }} as recon_name,
+        {{ tally.sql_string(tally.recon_spec(tally.recon_node(name)).grain if execute else 'day') }} as window_grain
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+windows as (
+    select
+        recon_name,
+        window_start,
+        sum(left_count) as left_count,
+        sum(right_count) as right_count,
+        sum(case when outcome = 'matched' then 1 else 0 end) as matched_count,
+        sum(case when status = 'pending' then 1 else 0 end) as pending_count,
+        sum(case when outcome = 'missing_in_right' and status = 'open' then 1 else 0 end) as missing_in_right_count,
+        sum(case when outcome = 'missing_in_left' and status = 'open' then 1 else 0 end) as missing_in_left_count,
+        sum(case when outcome = 'value_mismatch' and status = 'open' then 1 else 0 end) as mismatch_count,
+        sum(case when outcome = 'duplicate_key' then 1 else 0 end) as duplicate_count,
+        sum(left_amount) as left_amount,
+        sum(right_amount) as right_amount,
+        sum(case when status = 'open' then 1 else 0 end) as open_break_count
+    from outcomes
+    group by recon_name, window_start
+)
+
+select
+    windows.recon_name,
+    windows.window_start,
+    case grains.window_grain
+        when 'hour' then {{ dbt.dateadd('hour', 1, 'windows.window_start') }}
+        else {{ dbt.dateadd('day', 1, 'windows.window_start') }}
+    end as window_end,
+    windows.left_count,
+    windows.right_count,
+    windows.matched_count,
+    windows.pending_count,
+    windows.missing_in_right_count,
+    windows.missing_in_left_count,
+    windows.mismatch_count,
+    windows.duplicate_count,
+    windows.left_amount,
+    windows.right_amount,
+    case
+        when windows.left_amount is not null or windows.right_amount is not null
+            then coalesce(windows.right_amount, 0) - coalesce(windows.left_amount, 0)
+    end as amount_diff,
+    case
+        when windows.open_break_count > 0 then 'breaks'
+        when windows.pending_count > 0 then 'pending'
+        else 'balanced'
+    end as window_status
+from windows
+inner join grains
+    on windows.recon_name = grains.recon_name

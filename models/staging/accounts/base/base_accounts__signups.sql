@@ -1,0 +1,10 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_accounts__signups'),
+    [
+        {'name': 'user_id', 'type': 'key'},
+        {'name': 'country', 'type': 'upper_text'},
+        {'name': 'signed_up_at', 'type': 'iso_timestamp'},
+    ]
+) }}

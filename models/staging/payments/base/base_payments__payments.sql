@@ -1,0 +1,16 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_payments__payments'),
+    [
+        {'name': 'payment_id', 'type': 'key'},
+        {'name': 'user_id', 'type': 'key', 'required': false},
+        {'name': 'merchant_id', 'type': 'key', 'required': false},
+        {'name': 'channel', 'type': 'key', 'required': false},
+        {'name': 'amount', 'type': 'decimal'},
+        {'name': 'currency', 'type': 'currency'},
+        {'name': 'status', 'type': 'status', 'vocabulary': 'payment_status'},
+        {'name': 'created_at', 'type': 'iso_timestamp'},
+        {'name': 'updated_at', 'type': 'iso_timestamp'},
+    ]
+) }}

@@ -1,0 +1,10 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_processing__processings'),
+    [
+        {'name': 'processing_id', 'type': 'key'},
+        {'name': 'entry_service', 'type': 'key'},
+        {'name': 'registered_at', 'type': 'iso_timestamp'},
+    ]
+) }}

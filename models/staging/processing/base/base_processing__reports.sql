@@ -1,0 +1,12 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_processing__reports'),
+    [
+        {'name': 'processing_id', 'type': 'key'},
+        {'name': 'service', 'type': 'key'},
+        {'name': 'result', 'type': 'status', 'vocabulary': 'report_result'},
+        {'name': 'dependents', 'type': 'text', 'required': false},
+        {'name': 'reported_at', 'type': 'iso_timestamp'},
+    ]
+) }}

@@ -1,0 +1,12 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_promo__credits'),
+    [
+        {'name': 'credit_id', 'type': 'key'},
+        {'name': 'user_id', 'type': 'key'},
+        {'name': 'amount', 'type': 'decimal'},
+        {'name': 'currency', 'type': 'currency'},
+        {'name': 'granted_at', 'type': 'iso_timestamp'},
+    ]
+) }}

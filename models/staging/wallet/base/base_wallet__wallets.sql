@@ -1,0 +1,11 @@
+{{ config(materialized='table') }}
+
+{{ tally.stage(
+    ref('raw_wallet__wallets'),
+    [
+        {'name': 'wallet_id', 'type': 'key'},
+        {'name': 'user_id', 'type': 'key'},
+        {'name': 'currency', 'type': 'currency'},
+        {'name': 'created_at', 'type': 'iso_timestamp'},
+    ]
+) }}

@@ -1,0 +1,1 @@
+"""Tally orchestration: Python entry points around the dbt project."""
