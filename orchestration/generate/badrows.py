@@ -42,28 +42,63 @@ def _bad(world: World, table: str, record: Record, column: str, text: str) -> No
 
 
 def _signups(world: World, first: datetime, second: datetime) -> None:
-    _bad(world, "accounts/signups", Record(first, {
-        "user_id": "", "country": "JP", "signed_up_at": first}), "user_id", "   ")
-    _bad(world, "accounts/signups", Record(second, {
-        "user_id": world.next_id("usr"), "country": "US", "signed_up_at": second}),
-        "signed_up_at", "yesterday")
+    _bad(
+        world,
+        "accounts/signups",
+        Record(first, {"user_id": "", "country": "JP", "signed_up_at": first}),
+        "user_id",
+        "   ",
+    )
+    _bad(
+        world,
+        "accounts/signups",
+        Record(second, {"user_id": world.next_id("usr"), "country": "US", "signed_up_at": second}),
+        "signed_up_at",
+        "yesterday",
+    )
 
 
 def _credit(world: World, granted_at: datetime) -> None:
-    _bad(world, "promo/credits", Record(granted_at, {
-        "credit_id": world.next_id("crd"), "user_id": world.next_id("usr"),
-        "amount_minor": 1250, "currency": "EUR", "granted_at": granted_at}),
-        "amount", "12,50")
+    _bad(
+        world,
+        "promo/credits",
+        Record(
+            granted_at,
+            {
+                "credit_id": world.next_id("crd"),
+                "user_id": world.next_id("usr"),
+                "amount_minor": 1250,
+                "currency": "EUR",
+                "granted_at": granted_at,
+            },
+        ),
+        "amount",
+        "12,50",
+    )
 
 
 def _payments(world: World, rng: random.Random, first: datetime, second: datetime) -> None:
     for created_at, column, text in ((first, "currency", "XYZ"), (second, "status", "pending")):
-        _bad(world, "payments/payments", Record(created_at, {
-            "payment_id": world.next_id("pay"), "user_id": f"usr_{rng.randint(1, BASE_USERS):06d}",
-            "merchant_id": rng.choice(MERCHANTS), "channel": rng.choice(CHANNELS),
-            "amount_minor": rng.randint(100, 50_000), "currency": "USD", "status": "captured",
-            "created_at": created_at, "updated_at": created_at + timedelta(seconds=30)}),
-            column, text)
+        _bad(
+            world,
+            "payments/payments",
+            Record(
+                created_at,
+                {
+                    "payment_id": world.next_id("pay"),
+                    "user_id": f"usr_{rng.randint(1, BASE_USERS):06d}",
+                    "merchant_id": rng.choice(MERCHANTS),
+                    "channel": rng.choice(CHANNELS),
+                    "amount_minor": rng.randint(100, 50_000),
+                    "currency": "USD",
+                    "status": "captured",
+                    "created_at": created_at,
+                    "updated_at": created_at + timedelta(seconds=30),
+                },
+            ),
+            column,
+            text,
+        )
 
 
 def _settlement(world: World, rng: random.Random, settled_at: datetime) -> None:
@@ -72,19 +107,52 @@ def _settlement(world: World, rng: random.Random, settled_at: datetime) -> None:
 
 
 def _posting(world: World, rng: random.Random, posted_at: datetime) -> None:
-    debit, _ = movement(world, posted_at, ledger_lags(rng), ("merchant_payable", "cash"), "",
-                        rng.randint(10_000, 2_000_000), "JPY")
+    debit, _ = movement(
+        world,
+        posted_at,
+        ledger_lags(rng),
+        ("merchant_payable", "cash"),
+        "",
+        rng.randint(10_000, 2_000_000),
+        "JPY",
+    )
     _bad(world, "ledger/postings", debit, "direction", "sideways")
 
 
 def _attempt(world: World, rng: random.Random, attempted_at: datetime) -> None:
-    _bad(world, "gateway/attempts", Record(attempted_at, {
-        "attempt_id": world.next_id("att", 7), "channel": rng.choice(CHANNELS),
-        "merchant_id": rng.choice(MERCHANTS), "outcome": "maybe", "error_code": "",
-        "attempted_at": attempted_at}), "outcome", "maybe")
+    _bad(
+        world,
+        "gateway/attempts",
+        Record(
+            attempted_at,
+            {
+                "attempt_id": world.next_id("att", 7),
+                "channel": rng.choice(CHANNELS),
+                "merchant_id": rng.choice(MERCHANTS),
+                "outcome": "maybe",
+                "error_code": "",
+                "attempted_at": attempted_at,
+            },
+        ),
+        "outcome",
+        "maybe",
+    )
 
 
 def _report(world: World, reported_at: datetime) -> None:
-    _bad(world, "processing/reports", Record(reported_at, {
-        "processing_id": world.next_id("prc"), "service": "ledger", "result": "unknown",
-        "dependents": "", "reported_at": reported_at}), "result", "unknown")
+    _bad(
+        world,
+        "processing/reports",
+        Record(
+            reported_at,
+            {
+                "processing_id": world.next_id("prc"),
+                "service": "ledger",
+                "result": "unknown",
+                "dependents": "",
+                "reported_at": reported_at,
+            },
+        ),
+        "result",
+        "unknown",
+    )

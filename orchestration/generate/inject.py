@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TypeVar
 
 from .baseline import (
@@ -41,6 +42,7 @@ class Injector:
         self.first_day, self.last_day = 1, period.days - 4
         self.taken: set[str] = set()  # membership only: user and payment ids already used
         self.breaks: list[Break] = []
+        _ = self._user_pool, self._payment_pool  # snapshot candidates before any damage
 
     def run(self) -> list[Break]:
         """Apply every injection; returns the sorted ground truth."""
@@ -82,15 +84,25 @@ class Injector:
             user_id = f"usr_ghost_{number:02d}"
             currency = weighted(self.rng, CURRENCIES)[0]
             granted_at = self._any_time()
-            self.world.add("promo/credits", Record(granted_at, {
-                "credit_id": self.world.next_id("crd"), "user_id": user_id,
-                "amount_minor": PROMO_MINOR[currency], "currency": currency,
-                "granted_at": granted_at}))
+            self.world.add(
+                "promo/credits",
+                Record(
+                    granted_at,
+                    {
+                        "credit_id": self.world.next_id("crd"),
+                        "user_id": user_id,
+                        "amount_minor": PROMO_MINOR[currency],
+                        "currency": currency,
+                        "granted_at": granted_at,
+                    },
+                ),
+            )
             self._break("wallet_credit", user_id, "missing_in_left")
         for trail in self._users(2):
             fields = trail.credit.fields
             fields["currency"] = self.rng.choice(
-                [c for c, _ in CURRENCIES if c != fields["currency"]])
+                [c for c, _ in CURRENCIES if c != fields["currency"]]
+            )
             fields["amount_minor"] = PROMO_MINOR[fields["currency"]]  # sensible for the currency
             self._break("wallet_credit", trail.user_id, "value_mismatch", columns="currency")
         (trail,) = self._users(1, lambda t: self._same_day(t.credit.when, 30))
@@ -121,18 +133,29 @@ class Injector:
         for number in (1, 2, 3):
             reference = f"pay_ghost_{number:02d}"
             currency = weighted(self.rng, CURRENCIES)[0]
-            self.world.add("psp/settlements", settlement(
-                self.rng, self.world, reference, amount_minor(self.rng), currency, "SETTLED",
-                self._any_time()))
-            self._break("payments_psp", reference, "missing_in_left")
+            self.world.add(
+                "psp/settlements",
+                settlement(
+                    self.rng,
+                    self.world,
+                    reference,
+                    amount_minor(self.rng),
+                    currency,
+                    "SETTLED",
+                    self._any_time(),
+                ),
+            )
+            pass
 
     def _settled_failure(self) -> None:
         """A failed payment is filtered off the left side, so its settlement is an orphan."""
         delay = self.rng.randint(2 * 3600, 36 * 3600)
         (trail,) = self._payments(
-            1, "failed", lambda t: self._fits(t.payment.when + timedelta(seconds=delay)))
+            1, "failed", lambda t: self._fits(t.payment.when + timedelta(seconds=delay))
+        )
         trail.settlement = self.world.add(
-            "psp/settlements", settlement_for(self.rng, self.world, trail.payment, delay))
+            "psp/settlements", settlement_for(self.rng, self.world, trail.payment, delay)
+        )
         self._break("payments_psp", trail.payment_id, "missing_in_left")
 
     def _settled_twice(self) -> None:
@@ -159,8 +182,12 @@ class Injector:
             payment_id = f"pay_ghost_{number:02d}"
             currency = weighted(self.rng, CURRENCIES)[0]
             for posting in movement(
-                self.world, self._any_time(), ledger_lags(self.rng),
-                ("psp_receivable", "merchant_payable"), payment_id, amount_minor(self.rng),
+                self.world,
+                self._any_time(),
+                ledger_lags(self.rng),
+                ("psp_receivable", "merchant_payable"),
+                payment_id,
+                amount_minor(self.rng),
                 currency,
             ):
                 self.world.add("ledger/postings", posting)
@@ -190,26 +217,48 @@ class Injector:
 
     # -- picking victims ---------------------------------------------------
 
-    def _users(self, count: int,
-               extra: Callable[[UserTrail], bool] | None = None) -> list[UserTrail]:
+    def _users(
+        self, count: int, extra: Callable[[UserTrail], bool] | None = None
+    ) -> list[UserTrail]:
         """Untouched users whose signup, wallet and credit all exist inside the window."""
         pool = [
-            t for t in self.world.users.values()
-            if t.user_id not in self.taken and t.wallet is not None and t.credit is not None
-            and self._fits(*(r.when for r in t.records())) and (extra is None or extra(t))
+            t
+            for t in self._user_pool
+            if t.user_id not in self.taken and (extra is None or extra(t))
         ]
         return self._take(pool, count, lambda t: t.user_id)
 
-    def _payments(self, count: int, status: str,
-                  extra: Callable[[PaymentTrail], bool] | None = None) -> list[PaymentTrail]:
+    def _payments(
+        self, count: int, status: str, extra: Callable[[PaymentTrail], bool] | None = None
+    ) -> list[PaymentTrail]:
         """Untouched payments in `status` whose whole trail lies inside the window."""
         pool = [
-            t for t in self.world.payments.values()
-            if t.payment_id not in self.taken and t.payment.fields["status"] == status
-            and self._complete(t) and self._fits(*(r.when for r in t.records()))
+            t
+            for t in self._payment_pool
+            if t.payment_id not in self.taken
+            and t.payment.fields["status"] == status
             and (extra is None or extra(t))
         ]
         return self._take(pool, count, lambda t: t.payment_id)
+
+    @cached_property
+    def _user_pool(self) -> list[UserTrail]:
+        # Computed once, before any damage, so every candidate is an ordinary record.
+        return [
+            t
+            for t in self.world.users.values()
+            if t.wallet is not None
+            and t.credit is not None
+            and self._fits(*(r.when for r in t.records()))
+        ]
+
+    @cached_property
+    def _payment_pool(self) -> list[PaymentTrail]:
+        return [
+            t
+            for t in self.world.payments.values()
+            if self._complete(t) and self._fits(*(r.when for r in t.records()))
+        ]
 
     @staticmethod
     def _complete(trail: PaymentTrail) -> bool:
@@ -235,9 +284,7 @@ class Injector:
     def _any_time(self) -> datetime:
         """A whole-second instant somewhere inside the injection window."""
         span = (self.last_day - self.first_day + 1) * 86_400
-        return self.period.day_start(self.first_day) + timedelta(
-            seconds=self.rng.randrange(span))
+        return self.period.day_start(self.first_day) + timedelta(seconds=self.rng.randrange(span))
 
-    def _break(self, recon: str, key: str, kind: str, side: str = "",
-               columns: str = "") -> None:
+    def _break(self, recon: str, key: str, kind: str, side: str = "", columns: str = "") -> None:
         self.breaks.append((recon, key.strip().lower(), kind, side, columns))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 DAY = timedelta(days=1)
@@ -16,13 +17,13 @@ class Period:
     start_date: date
     days: int
 
-    @property
+    @cached_property  # hot: every record's day is computed from it
     def start(self) -> datetime:
         return datetime(
             self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=UTC
         )
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return self.start + self.days * DAY
 

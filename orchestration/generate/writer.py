@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from .model import Record
@@ -13,8 +13,18 @@ from .schema import EXPONENT, Columns
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Exporting services run in different zones; the instant is the same, only the offset differs.
-OFFSETS = (("Z", 0), ("+00:00", 0), ("+09:00", 540), ("-05:00", -300), ("+05:30", 330),
-           ("-03:00", -180))
+OFFSETS = tuple(
+    (label, timezone(timedelta(minutes=minutes)))
+    for label, minutes in (
+        ("Z", 0),
+        ("+00:00", 0),
+        ("+09:00", 540),
+        ("-05:00", -300),
+        ("+05:30", 330),
+        ("-03:00", -180),
+    )
+)
+UTC_Z = OFFSETS[0]
 NOISE_RATE = 0.10
 
 
@@ -38,26 +48,23 @@ def render(record: Record, columns: Columns, rng: random.Random) -> dict[str, st
     return cells
 
 
-def _format(kind: str, value: object, offset: tuple[str, int]) -> str:
+def _format(kind: str, value: object, offset: tuple[str, tzinfo]) -> str:
     if kind == "ts":
         return iso_with_offset(value, offset)
     if kind == "ts_ms":
         return iso_with_offset(value, offset, millis=True)
     if kind == "ts_utc":
-        return iso_with_offset(value, ("Z", 0))
+        return iso_with_offset(value, UTC_Z)
     if kind == "epoch_ms":
         return str(epoch_ms(value))
     return str(value)
 
 
-def iso_with_offset(instant: datetime, offset: tuple[str, int], millis: bool = False) -> str:
+def iso_with_offset(instant: datetime, offset: tuple[str, tzinfo], millis: bool = False) -> str:
     """The instant as local time in `offset`, e.g. 2026-11-03T18:15:00+09:00."""
-    label, minutes = offset
-    local = instant.astimezone(timezone(timedelta(minutes=minutes)))
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if millis:
-        text += f".{local.microsecond // 1000:03d}"
-    return text + label
+    label, zone = offset
+    local = instant.astimezone(zone).replace(tzinfo=None)
+    return local.isoformat(timespec="milliseconds" if millis else "seconds") + label
 
 
 def epoch_ms(instant: datetime) -> int:

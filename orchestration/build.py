@@ -1,0 +1,96 @@
+"""`tally build`: load the landing files and run `dbt build`, then publish."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt
+from orchestration.settings import Settings, now_as_of
+from orchestration.warehouse.duckdb_files import prepare_working_copy, publish
+
+Printer = Callable[[str], None]
+
+
+class BuildError(Exception):
+    """Input or configuration that stops a build before dbt runs."""
+
+
+@dataclass
+class BuildResult:
+    outcome: BuildOutcome
+    as_of: str
+    published: bool
+    seconds: float
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    """dbt reads its settings from the environment (profiles.yml, env_var())."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def dbt_args(command: str, settings: Settings, extra: list[str] | None = None) -> list[str]:
+    project = str(settings.project_dir)
+    return [
+        command,
+        "--project-dir", project,
+        "--profiles-dir", project,
+        "--target", settings.target,
+        "--quiet",
+        *(extra or []),
+    ]
+
+
+def build(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    select: str | None = None,
+    echo: Printer = print,
+    show_progress: bool = True,
+) -> BuildResult:
+    """Builds every model and test; publishes the database when nothing errored."""
+    if not settings.landing_dir.is_dir():
+        raise BuildError(
+            f"Landing folder {settings.landing_dir} does not exist. Point TALLY_LANDING_DIR "
+            "or --landing at the folder holding <service>/<table>/*.csv "
+            "(`tally generate --out DIR` writes demo files)."
+        )
+    as_of = settings.as_of or now_as_of()
+    started = time.monotonic()
+    working = settings.build_duckdb_path
+    echo(f"Tally build: as_of {as_of}, landing {settings.landing_dir}, target {settings.target}")
+    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+
+    extra = ["--full-refresh"] if full_refresh else []
+    if select:
+        extra += ["--select", select]
+    environment = {
+        "TALLY_LANDING_DIR": str(settings.landing_dir),
+        "TALLY_AS_OF": as_of,
+        "TALLY_DUCKDB_PATH": str(settings.duckdb_path),
+        "TALLY_DUCKDB_BUILD_PATH": str(working),
+        "TALLY_TARGET": settings.target,
+    }
+    callbacks = [Progress()] if show_progress else []
+    with _environment(environment):
+        outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks)
+
+    published = False
+    if not outcome.has_errors:
+        publish(working, settings.duckdb_path)
+        published = True
+    return BuildResult(outcome, as_of, published, time.monotonic() - started)

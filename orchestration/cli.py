@@ -1,0 +1,125 @@
+"""The `tally` command: parse flags, call the core, print progress and results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestration.settings import Settings
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BREAKS = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tally",
+        description="Reconciliation as code: prove that your services' records agree.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser(
+        "generate", help="write demo landing files and their ground truth"
+    )
+    generate.add_argument("--out", type=Path, required=True, help="folder to write into")
+    generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    generate.add_argument(
+        "--start", type=date.fromisoformat, default=date(2026, 11, 1),
+        help="first day, YYYY-MM-DD (default 2026-11-01)",
+    )
+    generate.add_argument("--days", type=int, default=14, help="number of days (default 14)")
+
+    build = commands.add_parser("build", help="load the landing files and run dbt build")
+    build.add_argument("--landing", type=Path, help="landing folder (env TALLY_LANDING_DIR)")
+    build.add_argument("--as-of", help="the build's reference time, ISO 8601 (env TALLY_AS_OF)")
+    build.add_argument(
+        "--target", choices=["duckdb"], help="warehouse engine (env TALLY_TARGET, default duckdb)"
+    )
+    build.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
+    build.add_argument("--select", help="dbt selection, e.g. +recon_payments_psp+")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild every table")
+    build.add_argument(
+        "--fail-on-breaks", action="store_true",
+        help=f"exit {EXIT_BREAKS} when a reconciliation has open breaks",
+    )
+    build.add_argument("--quiet", action="store_true", help="no per-node progress lines")
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import generate
+
+    if args.days < 1:
+        print("tally generate: --days must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    manifest = generate(args.out, seed=args.seed, start=args.start, days=args.days, progress=print)
+    rows = sum(manifest.get("row_counts", {}).values())
+    print(f"Wrote {rows} rows in {manifest.get('files')} files under {args.out}")
+    print(f"Ground truth: {args.out / '_expected' / 'breaks.csv'} (as of {manifest.get('as_of')})")
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> int:
+    from orchestration.build import BuildError, build
+    from orchestration.summary import format_summary, read_summary
+
+    try:
+        settings = Settings.from_env(
+            landing_dir=args.landing,
+            as_of=args.as_of,
+            target=args.target,
+            duckdb_path=args.duckdb_path,
+        )
+        result = build(
+            settings,
+            full_refresh=args.full_refresh,
+            select=args.select,
+            show_progress=not args.quiet,
+        )
+    except (BuildError, ValueError) as error:
+        print(f"tally build: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+    outcome = result.outcome
+    if outcome.has_errors:
+        print(f"\ntally build failed after {result.seconds:.1f}s:", file=sys.stderr)
+        if outcome.fatal:
+            print(f"  {outcome.fatal}", file=sys.stderr)
+        for problem in outcome.errors:
+            print(f"  {problem.describe()}", file=sys.stderr)
+        if outcome.skipped:
+            print(f"  ({len(outcome.skipped)} nodes skipped because of these)", file=sys.stderr)
+        print(
+            f"The published marts in {settings.duckdb_path} are unchanged (last good build).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+    print(f"\nBuild finished in {result.seconds:.1f}s ({outcome.node_count} nodes), as_of {result.as_of}")
+    for problem in outcome.warnings:
+        print(f"  warning: {problem.describe()}")
+    summaries, quarantined = read_summary(settings.duckdb_path)
+    print(format_summary(summaries, quarantined))
+    broken = {**outcome.broken_reconciliations, **outcome.warned_reconciliations}
+    if broken:
+        names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))
+        print(f"Reconciliations with open breaks: {names}")
+    else:
+        print("No reconciliation has open breaks.")
+    print(f"Marts: {settings.duckdb_path} (schema marts)")
+    if broken and args.fail_on_breaks:
+        return EXIT_BREAKS
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"generate": _generate, "build": _build}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

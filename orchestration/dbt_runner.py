@@ -1,0 +1,160 @@
+"""Runs dbt in-process and turns its results into a build outcome.
+
+Breaks are the product's output, not build errors: a failing
+`recon_has_no_open_breaks` test means "this reconciliation found breaks".
+Anything else that fails (a model error, an integrity test) is a real error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+RECON_TEST = "recon_has_no_open_breaks"
+
+
+@dataclass
+class NodeProblem:
+    """A node that failed, with what dbt said about it."""
+
+    kind: str  # model, test, seed, ...
+    name: str
+    status: str
+    message: str
+    path: str = ""
+
+    def describe(self) -> str:
+        where = f" ({self.path})" if self.path else ""
+        return f"{self.kind} {self.name}{where}: {self.message.strip()}"
+
+
+@dataclass
+class BuildOutcome:
+    """What a dbt invocation did, classified for people and exit codes."""
+
+    success: bool = True
+    errors: list[NodeProblem] = field(default_factory=list)
+    warnings: list[NodeProblem] = field(default_factory=list)
+    broken_reconciliations: dict[str, int] = field(default_factory=dict)
+    warned_reconciliations: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    node_count: int = 0
+    fatal: str | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or self.fatal is not None
+
+
+def _recon_name(node: Any) -> str | None:
+    metadata = getattr(node, "test_metadata", None)
+    if metadata is None or metadata.name != RECON_TEST:
+        return None
+    return metadata.kwargs.get("recon_name")
+
+
+def classify(results: Sequence[Any]) -> BuildOutcome:
+    """Sorts dbt run results into errors, reconciliation breaks and warnings."""
+    outcome = BuildOutcome(node_count=len(results))
+    for result in results:
+        node = result.node
+        status = str(result.status)
+        kind = str(node.resource_type)
+        problem = NodeProblem(
+            kind=kind,
+            name=node.name,
+            status=status,
+            message=result.message or "",
+            path=getattr(node, "original_file_path", ""),
+        )
+        recon = _recon_name(node) if kind == "test" else None
+        if status == "error":
+            outcome.errors.append(problem)
+        elif status == "skipped":
+            outcome.skipped.append(node.name)
+        elif status == "fail":
+            if recon:
+                outcome.broken_reconciliations[recon] = int(result.failures or 0)
+            else:
+                outcome.errors.append(problem)
+        elif status == "warn":
+            if recon:
+                outcome.warned_reconciliations[recon] = int(result.failures or 0)
+            else:
+                outcome.warnings.append(problem)
+    outcome.success = not outcome.errors
+    return outcome
+
+
+class Progress:
+    """Prints one short line per finished node, so long builds show progress."""
+
+    EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"})
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: Any) -> None:
+        # A callback that raises would fail the node it reports on: never raise.
+        try:
+            self._print(event)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _print(self, event: Any) -> None:
+        if event.info.name not in self.EVENTS:
+            return
+        data = event.data
+        node_info = getattr(data, "node_info", None)
+        node_name = getattr(data, "name", "") or getattr(node_info, "node_name", "")
+        status = getattr(data, "status", "") or getattr(node_info, "node_status", "")
+        total = getattr(data, "total", 0) or getattr(data, "num_models", 0)
+        seconds = getattr(data, "execution_time", 0.0) or 0.0
+        print(
+            f"  [{data.index}/{total}] {status:<7} {node_name} ({seconds:.1f}s)",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def run_dbt(
+    args: list[str],
+    callbacks: list[Callable[[Any], None]] | None = None,
+) -> tuple[BuildOutcome, Any]:
+    """Invokes dbt with `args`; returns the classified outcome and dbt's raw result."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes seconds to import
+
+    try:
+        result = dbtRunner(callbacks=callbacks or []).invoke(args)
+    finally:
+        release_duckdb()
+    if result.result is None or not hasattr(result.result, "results"):
+        outcome = BuildOutcome(success=bool(result.success))
+        if not result.success:
+            outcome.fatal = str(result.exception or "dbt failed before running any node")
+        return outcome, result
+    outcome = classify(result.result.results)
+    if result.exception is not None:
+        outcome.fatal = str(result.exception)
+        outcome.success = False
+    return outcome, result
+
+
+def release_duckdb() -> None:
+    """Closes the DuckDB database dbt-duckdb keeps open in this process.
+
+    dbt-duckdb holds one database instance per process after an in-process run;
+    until it is closed the file is locked and its last writes may sit in the
+    write-ahead log, so a copy of the file would miss them.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter only
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+            DuckDBConnectionManager._ENV = None

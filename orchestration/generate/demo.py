@@ -1,0 +1,171 @@
+"""Demo landing files for a payments/wallet company, with their known ground truth.
+
+Layout: <out>/<service>/<table>/<table>_<YYYY-MM-DD>.csv, one file per UTC day of
+the period for every table, plus <out>/_expected/{breaks,quarantine}.csv and
+manifest.json describing what a correct reconciliation must report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from .badrows import add_bad_rows
+from .baseline import build_world
+from .inject import Break, Injector
+from .model import Period, Record, World
+from .schema import (
+    REDELIVERED_DAY,
+    REORDERED_DAY,
+    REORDERED_WALLET_HEADER,
+    TABLES,
+    header,
+)
+from .writer import render, write_csv
+
+# Enough days for day 0, the injection window (days 1 .. days-4) and three quiet days.
+MIN_DAYS = 6
+EXPECTED_DIR = "_expected"
+BREAKS_HEADER = ("recon_name", "record_key", "break_type", "side", "mismatched_columns")
+QUARANTINE_HEADER = ("service", "table_name", "source_file", "source_row", "column")
+SERVICES = tuple(dict.fromkeys(table.split("/")[0] for table in TABLES))
+
+Quarantined = tuple[str, str, str, int, str]
+
+
+def generate(
+    out: Path,
+    seed: int = 42,
+    start: date = date(2026, 11, 1),
+    days: int = 14,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Write the demo landing files under `out` and return the manifest.
+
+    The same arguments always produce byte-identical files.
+    """
+    if days < MIN_DAYS:
+        raise ValueError(f"days must be at least {MIN_DAYS}, got {days}")
+    say = progress or (lambda _message: None)
+    out, period, rng = Path(out), Period(start, days), random.Random(seed)
+    say(f"building {days} days of records from {start.isoformat()} (seed {seed})")
+    world = build_world(rng, period)
+    breaks = Injector(world, rng, period).run()
+    add_bad_rows(world, rng, period)
+    _clean(out)
+    counts, quarantine, files = _write_tables(out, world, rng, period, say)
+    manifest = {
+        "seed": seed,
+        "start": start.isoformat(),
+        "days": days,
+        "as_of": period.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "row_counts": counts,
+        "files": files,
+    }
+    _write_expected(out / EXPECTED_DIR, breaks, quarantine, manifest)
+    say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
+    return manifest
+
+
+def _clean(out: Path) -> None:
+    """Remove only the service folders this generator owns, so reruns start clean."""
+    for service in SERVICES:
+        target = out / service
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+
+
+def _write_tables(
+    out: Path, world: World, rng: random.Random, period: Period, say: Callable[[str], None]
+) -> tuple[dict[str, int], list[Quarantined], int]:
+    counts: dict[str, int] = {}
+    quarantine: list[Quarantined] = []
+    files = 0
+    for table in TABLES:
+        rows = 0
+        for day, records in enumerate(_by_day(table, world.tables[table], period)):
+            written, bad = _write_day(out, table, period.day_label(day), day, records, rng)
+            rows, files = rows + written, files + 1
+            quarantine += bad
+        if table == "payments/payments":
+            written, bad = _redeliver(out, table, period.day_label(REDELIVERED_DAY), quarantine)
+            rows, files = rows + written, files + 1
+            quarantine += bad
+        counts[table] = rows
+        say(f"wrote {table}: {rows} rows")
+    return counts, sorted(quarantine), files
+
+
+def _by_day(table: str, records: list[Record], period: Period) -> list[list[Record]]:
+    """Kept records bucketed by the UTC day of their own time, in time order."""
+    days: list[list[tuple]] = [[] for _ in range(period.days)]
+    for seq, record in enumerate(records):
+        if record.dropped:
+            continue
+        day = period.day_of(record.when)
+        if not 0 <= day < period.days:
+            raise RuntimeError(f"{table} record outside the period: {record.when.isoformat()}")
+        days[day].append((record.when, seq, record))
+    return [[entry[2] for entry in sorted(bucket, key=lambda e: e[:2])] for bucket in days]
+
+
+def _write_day(
+    out: Path, table: str, label: str, day: int, records: list[Record], rng: random.Random
+) -> tuple[int, list[Quarantined]]:
+    """Writes one day file; returns its row count and its deliberately bad rows."""
+    service, name = table.split("/")
+    relative = _relative(table, label)
+    rows: list[dict[str, str]] = []
+    bad: list[Quarantined] = []
+    for record in records:
+        cells = render(record, TABLES[table], rng)
+        for _ in range(record.copies):
+            rows.append(cells)
+            if record.bad:
+                bad.append((service, name, relative, len(rows), record.bad))
+    columns = header(table)
+    if table == "wallet/wallets" and day == REORDERED_DAY:
+        columns = REORDERED_WALLET_HEADER  # this export changed its column order
+    write_csv(out / relative, columns, rows)
+    return len(rows), bad
+
+
+def _redeliver(
+    out: Path, table: str, label: str, quarantine: list[Quarantined]
+) -> tuple[int, list[Quarantined]]:
+    """The same day file delivered a second time, byte for byte."""
+    original = _relative(table, label)
+    copy = original.replace(".csv", "_redelivered.csv")
+    shutil.copyfile(out / original, out / copy)
+    with (out / copy).open(encoding="utf-8") as handle:
+        rows = sum(1 for _ in handle) - 1  # generated cells never contain line breaks
+    bad = [(s, t, copy, row, col) for s, t, path, row, col in quarantine if path == original]
+    return rows, bad
+
+
+def _relative(table: str, label: str) -> str:
+    name = table.split("/")[1]
+    return f"{table}/{name}_{label}.csv"
+
+
+def _write_expected(
+    folder: Path, breaks: list[Break], quarantine: list[Quarantined], manifest: dict
+) -> None:
+    write_csv(
+        folder / "breaks.csv",
+        BREAKS_HEADER,
+        [dict(zip(BREAKS_HEADER, row, strict=True)) for row in breaks],
+    )
+    write_csv(
+        folder / "quarantine.csv",
+        QUARANTINE_HEADER,
+        [dict(zip(QUARANTINE_HEADER, map(str, row), strict=True)) for row in quarantine],
+    )
+    text = json.dumps(manifest, indent=2) + "\n"
+    (folder / "manifest.json").write_text(text, encoding="utf-8")

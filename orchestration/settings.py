@@ -1,0 +1,69 @@
+"""One settings object from the environment and command-line flags (flags win)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+PROJECT_DIR = Path(os.environ.get("TALLY_PROJECT_DIR", Path(__file__).resolve().parents[1]))
+TARGETS = ("duckdb",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Tally reads and writes, and which build it runs."""
+
+    landing_dir: Path = field(default_factory=lambda: Path("data/landing"))
+    duckdb_path: Path = field(default_factory=lambda: Path("data/tally.duckdb"))
+    as_of: str | None = None
+    target: str = "duckdb"
+    project_dir: Path = PROJECT_DIR
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        settings = cls(
+            landing_dir=Path(env.get("TALLY_LANDING_DIR") or "data/landing"),
+            duckdb_path=Path(env.get("TALLY_DUCKDB_PATH") or "data/tally.duckdb"),
+            as_of=env.get("TALLY_AS_OF") or None,
+            target=env.get("TALLY_TARGET") or "duckdb",
+        )
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(settings, **given).resolved()
+
+    def resolved(self) -> Settings:
+        """Absolute paths (the engine resolves relative ones against its own cwd)."""
+        return replace(
+            self,
+            landing_dir=Path(self.landing_dir).expanduser().resolve(),
+            duckdb_path=Path(self.duckdb_path).expanduser().resolve(),
+            as_of=normalize_as_of(self.as_of) if self.as_of else None,
+        )
+
+    @property
+    def build_duckdb_path(self) -> Path:
+        """The working database dbt writes; readers use `duckdb_path`, published on success."""
+        return self.duckdb_path.with_name(self.duckdb_path.name + ".build")
+
+
+def normalize_as_of(value: str) -> str:
+    """An ISO 8601 time (any offset, or a date) as UTC 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z'."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"--as-of / TALLY_AS_OF {value!r} is not an ISO 8601 time "
+            "(examples: 2026-11-15, 2026-11-15T09:00:00Z, 2026-11-15T18:00:00+09:00)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    utc = parsed.astimezone(UTC)
+    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return utc.strftime(spec)
+
+
+def now_as_of() -> str:
+    return normalize_as_of(datetime.now(UTC).isoformat())

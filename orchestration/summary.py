@@ -1,0 +1,84 @@
+"""The short per-reconciliation summary printed after a build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+SUMMARY_SQL = """
+with windows as (
+    select
+        recon_name,
+        count(*) filter (where window_status = 'balanced') as balanced,
+        count(*) filter (where window_status = 'pending') as pending,
+        count(*) filter (where window_status = 'breaks') as breaks
+    from marts.fct_recon_window_summary
+    group by recon_name
+),
+
+open_breaks as (
+    select
+        recon_name,
+        count(*) as open_breaks,
+        sum(abs(coalesce(amount_diff, 0))) as amount_at_risk
+    from marts.fct_recon_breaks
+    where status = 'open'
+    group by recon_name
+)
+
+select
+    registry.recon_name,
+    registry.owner,
+    registry.severity,
+    coalesce(windows.balanced, 0),
+    coalesce(windows.pending, 0),
+    coalesce(windows.breaks, 0),
+    coalesce(open_breaks.open_breaks, 0),
+    coalesce(open_breaks.amount_at_risk, 0)
+from marts.dim_reconciliations as registry
+left join windows on windows.recon_name = registry.recon_name
+left join open_breaks on open_breaks.recon_name = registry.recon_name
+order by registry.recon_name
+"""
+
+
+@dataclass
+class ReconSummary:
+    recon_name: str
+    owner: str
+    severity: str
+    balanced: int
+    pending: int
+    breaks: int
+    open_breaks: int
+    amount_at_risk: Decimal
+
+
+def read_summary(database: Path) -> tuple[list[ReconSummary], int]:
+    """Reads the published marts (read-only: never blocks a build)."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(SUMMARY_SQL).fetchall()
+        quarantined = connection.execute("select count(*) from marts.fct_quarantine").fetchone()[0]
+    summaries = [ReconSummary(*row) for row in rows]
+    return summaries, quarantined
+
+
+def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
+    header = (
+        f"{'reconciliation':<18} {'owner':<16} {'severity':<9} "
+        f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11} {'amount at risk':>15}"
+    )
+    lines = ["Windows per reconciliation:", header, "-" * len(header)]
+    for row in summaries:
+        lines.append(
+            f"{row.recon_name:<18} {row.owner:<16} {row.severity:<9} {row.balanced:>8} "
+            f"{row.pending:>8} {row.breaks:>7} {row.open_breaks:>11} {row.amount_at_risk:>15,.2f}"
+        )
+    lines.append(
+        "amount at risk = sum of |right - left| over open breaks, in each record's own currency"
+    )
+    lines.append(f"Quarantined landing rows: {quarantined} (marts.fct_quarantine)")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Engine connections and the published copy of the DuckDB warehouse."""

@@ -1,0 +1,53 @@
+"""The DuckDB working copy and its publication.
+
+DuckDB lets one process hold a database file at a time, and a failed build must
+never leave half-written marts for readers. So dbt builds a working copy
+(`<db>.build`); only a build without errors is published, by copying the working
+file next to the published one and renaming it over (atomic on one filesystem).
+Readers (BI, report, alerts) open the published file and never block a build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+def _dirty_marker(working: Path) -> Path:
+    return working.with_name(working.name + ".dirty")
+
+
+def prepare_working_copy(published: Path, working: Path) -> str:
+    """Makes the working copy start from the last published build.
+
+    Restores it when the previous build did not publish (failed or killed) or
+    when the published file is newer (someone ran plain `dbt build` on it).
+    Returns what it did, for the progress output.
+    """
+    working.parent.mkdir(parents=True, exist_ok=True)
+    marker = _dirty_marker(working)
+    stale = working.exists() and published.exists() and published.stat().st_mtime > working.stat().st_mtime
+    action = "reused working copy"
+    if marker.exists() or not working.exists() or stale:
+        _remove(working)
+        if published.exists():
+            shutil.copy2(published, working)
+            action = "working copy restored from the published database"
+        else:
+            action = "new database"
+    marker.write_text("a build is writing this working copy; it is not published yet\n")
+    return action
+
+
+def publish(working: Path, published: Path) -> None:
+    """Atomically replaces the published database with the working copy."""
+    temporary = published.with_name(published.name + ".publishing")
+    shutil.copy2(working, temporary)
+    os.replace(temporary, published)
+    _dirty_marker(working).unlink(missing_ok=True)
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
