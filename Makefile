@@ -1,0 +1,49 @@
+# The front door: `make demo`, `make test`. Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_LANDING := data/landing
+DEMO_DB := data/tally.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: install demo test lint format docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/tally generate --out $(DEMO_LANDING)
+	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) \
+		--as-of "$$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')"
+	@$(MAKE) --no-print-directory docs
+	@echo ""
+	@echo "Next:"
+	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
+	@echo "  dbt docs:         target/index.html   (serve with: $(BIN)/dbt docs serve --port 8080)"
+	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
+
+docs: install
+	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet
+	@echo "dbt docs: $(CURDIR)/target/index.html"
+
+test: install
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/ruff format --check orchestration tests
+
+format: install
+	$(BIN)/ruff format orchestration tests
+	$(BIN)/ruff check --fix orchestration tests
+
+clean:
+	rm -rf target logs data .pytest_cache

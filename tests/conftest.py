@@ -1,0 +1,94 @@
+"""Shared fixtures: run the `tally` command on temporary landing folders and
+DuckDB files, and read the marts it publishes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+TALLY = Path(sys.executable).with_name("tally")
+
+# One header per landing table (CONTRACT section 2).
+HEADERS: dict[str, list[str]] = {
+    "accounts/signups": ["user_id", "country", "signed_up_at"],
+    "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
+    "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
+    "payments/payments": [
+        "payment_id", "user_id", "merchant_id", "channel", "amount", "currency",
+        "status", "created_at", "updated_at",
+    ],
+    "psp/settlements": [
+        "psp_reference", "merchant_reference", "amount_minor", "currency", "status",
+        "settled_at", "batch_id",
+    ],
+    "ledger/postings": [
+        "posting_id", "movement_id", "payment_id", "account", "direction", "amount_minor",
+        "currency", "posted_at", "produced_at", "consumed_at", "recorded_at",
+    ],
+    "gateway/attempts": [
+        "attempt_id", "channel", "merchant_id", "outcome", "error_code", "attempted_at",
+    ],
+    "processing/processings": ["processing_id", "entry_service", "registered_at"],
+    "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
+}
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    return path
+
+
+def empty_landing(root: Path) -> Path:
+    """Every table folder, each with a header-only file: a valid, empty export."""
+    for table, header in HEADERS.items():
+        write_csv(root / table / "empty.csv", header, [])
+    return root
+
+
+def run_tally(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("TALLY_")
+    }
+    environment["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
+    environment.update(env or {})
+    return subprocess.run(
+        [str(TALLY), *args],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+@pytest.fixture
+def tally() -> Callable[..., subprocess.CompletedProcess]:
+    return run_tally
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    return empty_landing(tmp_path / "landing")
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse" / "tally.duckdb"

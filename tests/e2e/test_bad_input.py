@@ -1,0 +1,144 @@
+"""Bad input never disappears: bad values go to quarantine with a reason naming
+the column; broken files stop the build with the file named, and the marts of
+the last good build stay readable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import HEADERS, query, write_csv
+
+pytestmark = pytest.mark.slow
+
+AS_OF = "2026-11-10T00:00:00Z"
+
+
+def build(tally, landing: Path, database: Path):
+    return tally(
+        "build", "--landing", str(landing), "--duckdb-path", str(database), "--as-of", AS_OF,
+        "--quiet",
+    )
+
+
+def test_bad_values_are_quarantined_with_the_column_named(tally, landing, database):
+    write_csv(
+        landing / "accounts/signups/day1.csv",
+        HEADERS["accounts/signups"],
+        [
+            {"user_id": "usr_ok", "country": "JP", "signed_up_at": "2026-11-01T09:00:00+09:00"},
+            {"user_id": "   ", "country": "JP", "signed_up_at": "2026-11-01T09:00:00+09:00"},
+            {"user_id": "usr_when", "country": "US", "signed_up_at": "yesterday"},
+        ],
+    )
+    write_csv(
+        landing / "promo/credits/day1.csv",
+        HEADERS["promo/credits"],
+        [
+            {"credit_id": "c1", "user_id": "usr_ok", "amount": "12,50", "currency": "USD",
+             "granted_at": "2026-11-01T00:05:00Z"},
+        ],
+    )
+    write_csv(
+        landing / "payments/payments/day1.csv",
+        HEADERS["payments/payments"],
+        [
+            {"payment_id": "p1", "user_id": "u", "merchant_id": "m", "channel": "card",
+             "amount": "10.00", "currency": "XYZ", "status": "captured",
+             "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"},
+            {"payment_id": "p2", "user_id": "u", "merchant_id": "m", "channel": "card",
+             "amount": "10.00", "currency": "USD", "status": "pending",
+             "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"},
+        ],
+    )
+    result = build(tally, landing, database)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+    rows = query(
+        database,
+        "select service, table_name, source_file, source_row, reason, raw_record "
+        "from marts.fct_quarantine order by service, table_name, source_row",
+    )
+    found = {(r[0], r[1], r[3]): (r[2], r[4], json.loads(r[5])) for r in rows}
+    expected_column = {
+        ("accounts", "signups", 2): "user_id",
+        ("accounts", "signups", 3): "signed_up_at",
+        ("promo", "credits", 1): "amount",
+        ("payments", "payments", 1): "currency",
+        ("payments", "payments", 2): "status",
+    }
+    assert set(found) == set(expected_column)
+    for key, column in expected_column.items():
+        source_file, reason, raw = found[key]
+        assert reason.startswith(f"{column}: "), reason
+        assert source_file.endswith("day1.csv")
+        assert set(raw) == set(HEADERS[f"{key[0]}/{key[1]}"])
+    # the original text is kept as it was exported
+    assert found[("promo", "credits", 1)][2]["amount"] == "12,50"
+    assert found[("accounts", "signups", 3)][2]["signed_up_at"] == "yesterday"
+
+    staged = query(database, "select user_id from staging.stg_accounts__signups")
+    assert staged == [("usr_ok",)]
+
+
+def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(
+    tally, landing, database
+):
+    write_csv(
+        landing / "accounts/signups/day1.csv",
+        HEADERS["accounts/signups"],
+        [{"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}],
+    )
+    first = build(tally, landing, database)
+    assert first.returncode == 0, first.stderr + first.stdout
+    before = query(database, "select * from marts.fct_recon_breaks order by all")
+    assert before, "the signup without a wallet is a break"
+
+    broken = write_csv(
+        landing / "wallet/wallets/day2.csv",
+        ["wallet_id", "user_id", "created_at"],  # no currency
+        [{"wallet_id": "w1", "user_id": "usr_1", "created_at": "2026-11-01T00:01:00Z"}],
+    )
+    second = build(tally, landing, database)
+    assert second.returncode != 0
+    assert str(broken) in second.stderr
+    assert "currency" in second.stderr
+    assert "unchanged" in second.stderr
+    assert query(database, "select * from marts.fct_recon_breaks order by all") == before
+
+
+def test_invalid_csv_fails_naming_the_file(tally, landing, database):
+    bad = landing / "psp/settlements/broken.csv"
+    bad.write_text(
+        ",".join(HEADERS["psp/settlements"]) + "\n"
+        's1,p1,100,USD,SETTLED,"2026-11-01T00:00:00Z,B1\n',
+        encoding="utf-8",
+    )
+    result = build(tally, landing, database)
+    assert result.returncode != 0
+    assert "broken.csv" in result.stderr
+    assert not database.exists(), "nothing is published by a failed first build"
+
+
+def test_missing_table_folder_fails_naming_it(tally, landing, database):
+    for file in (landing / "gateway/attempts").iterdir():
+        file.unlink()
+    (landing / "gateway/attempts").rmdir()
+    result = build(tally, landing, database)
+    assert result.returncode != 0
+    assert "gateway/attempts" in result.stderr
+    assert "missing" in result.stderr
+
+
+def test_table_folder_without_files_is_zero_rows(tally, landing, database):
+    for file in (landing / "processing/reports").iterdir():
+        file.unlink()
+    result = build(tally, landing, database)
+    assert result.returncode == 0, result.stderr + result.stdout
+    counts = query(
+        database,
+        "select loaded_rows, file_count from marts.fct_landing_row_counts "
+        "where service = 'processing' and table_name = 'reports'",
+    )
+    assert counts == [(0, 0)]
