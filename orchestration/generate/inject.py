@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import TypeVar
 
 from .baseline import (
@@ -42,7 +41,9 @@ class Injector:
         self.first_day, self.last_day = 1, period.days - 4
         self.taken: set[str] = set()  # membership only: user and payment ids already used
         self.breaks: list[Break] = []
-        _ = self._user_pool, self._payment_pool  # snapshot candidates before any damage
+        # Candidates are listed once, before any damage, so each is an ordinary record.
+        self.user_pool = self._eligible_users()
+        self.payment_pool = self._eligible_payments()
 
     def run(self) -> list[Break]:
         """Apply every injection; returns the sorted ground truth."""
@@ -145,7 +146,7 @@ class Injector:
                     self._any_time(),
                 ),
             )
-            pass
+            self._break("payments_psp", reference, "missing_in_left")
 
     def _settled_failure(self) -> None:
         """A failed payment is filtered off the left side, so its settlement is an orphan."""
@@ -222,9 +223,7 @@ class Injector:
     ) -> list[UserTrail]:
         """Untouched users whose signup, wallet and credit all exist inside the window."""
         pool = [
-            t
-            for t in self._user_pool
-            if t.user_id not in self.taken and (extra is None or extra(t))
+            t for t in self.user_pool if t.user_id not in self.taken and (extra is None or extra(t))
         ]
         return self._take(pool, count, lambda t: t.user_id)
 
@@ -234,16 +233,14 @@ class Injector:
         """Untouched payments in `status` whose whole trail lies inside the window."""
         pool = [
             t
-            for t in self._payment_pool
+            for t in self.payment_pool
             if t.payment_id not in self.taken
             and t.payment.fields["status"] == status
             and (extra is None or extra(t))
         ]
         return self._take(pool, count, lambda t: t.payment_id)
 
-    @cached_property
-    def _user_pool(self) -> list[UserTrail]:
-        # Computed once, before any damage, so every candidate is an ordinary record.
+    def _eligible_users(self) -> list[UserTrail]:
         return [
             t
             for t in self.world.users.values()
@@ -252,8 +249,7 @@ class Injector:
             and self._fits(*(r.when for r in t.records()))
         ]
 
-    @cached_property
-    def _payment_pool(self) -> list[PaymentTrail]:
+    def _eligible_payments(self) -> list[PaymentTrail]:
         return [
             t
             for t in self.world.payments.values()
