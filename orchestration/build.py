@@ -46,9 +46,12 @@ def dbt_args(command: str, settings: Settings, extra: list[str] | None = None) -
     project = str(settings.project_dir)
     return [
         command,
-        "--project-dir", project,
-        "--profiles-dir", project,
-        "--target", settings.target,
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--target",
+        settings.target,
         "--quiet",
         *(extra or []),
     ]

@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, help="folder to write into")
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     generate.add_argument(
-        "--start", type=date.fromisoformat, default=date(2026, 11, 1),
+        "--start",
+        type=date.fromisoformat,
+        default=date(2026, 11, 1),
         help="first day, YYYY-MM-DD (default 2026-11-01)",
     )
     generate.add_argument("--days", type=int, default=14, help="number of days (default 14)")
@@ -42,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--select", help="dbt selection, e.g. +recon_payments_psp+")
     build.add_argument("--full-refresh", action="store_true", help="rebuild every table")
     build.add_argument(
-        "--fail-on-breaks", action="store_true",
+        "--fail-on-breaks",
+        action="store_true",
         help=f"exit {EXIT_BREAKS} when a reconciliation has open breaks",
     )
     build.add_argument("--quiet", action="store_true", help="no per-node progress lines")
@@ -98,7 +101,10 @@ def _build(args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
 
-    print(f"\nBuild finished in {result.seconds:.1f}s ({outcome.node_count} nodes), as_of {result.as_of}")
+    print(
+        f"\nBuild finished in {result.seconds:.1f}s ({outcome.node_count} nodes), "
+        f"as_of {result.as_of}"
+    )
     for problem in outcome.warnings:
         print(f"  warning: {problem.describe()}")
     summaries, quarantined = read_summary(settings.duckdb_path)

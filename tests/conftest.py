@@ -22,19 +22,45 @@ HEADERS: dict[str, list[str]] = {
     "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
     "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
     "payments/payments": [
-        "payment_id", "user_id", "merchant_id", "channel", "amount", "currency",
-        "status", "created_at", "updated_at",
+        "payment_id",
+        "user_id",
+        "merchant_id",
+        "channel",
+        "amount",
+        "currency",
+        "status",
+        "created_at",
+        "updated_at",
     ],
     "psp/settlements": [
-        "psp_reference", "merchant_reference", "amount_minor", "currency", "status",
-        "settled_at", "batch_id",
+        "psp_reference",
+        "merchant_reference",
+        "amount_minor",
+        "currency",
+        "status",
+        "settled_at",
+        "batch_id",
     ],
     "ledger/postings": [
-        "posting_id", "movement_id", "payment_id", "account", "direction", "amount_minor",
-        "currency", "posted_at", "produced_at", "consumed_at", "recorded_at",
+        "posting_id",
+        "movement_id",
+        "payment_id",
+        "account",
+        "direction",
+        "amount_minor",
+        "currency",
+        "posted_at",
+        "produced_at",
+        "consumed_at",
+        "recorded_at",
     ],
     "gateway/attempts": [
-        "attempt_id", "channel", "merchant_id", "outcome", "error_code", "attempted_at",
+        "attempt_id",
+        "channel",
+        "merchant_id",
+        "outcome",
+        "error_code",
+        "attempted_at",
     ],
     "processing/processings": ["processing_id", "entry_service", "registered_at"],
     "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
@@ -59,9 +85,7 @@ def empty_landing(root: Path) -> Path:
 
 
 def run_tally(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("TALLY_")
-    }
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
     environment["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
     environment.update(env or {})
     return subprocess.run(

@@ -27,7 +27,11 @@ def prepare_working_copy(published: Path, working: Path) -> str:
     """
     working.parent.mkdir(parents=True, exist_ok=True)
     marker = _dirty_marker(working)
-    stale = working.exists() and published.exists() and published.stat().st_mtime > working.stat().st_mtime
+    stale = (
+        working.exists()
+        and published.exists()
+        and published.stat().st_mtime > working.stat().st_mtime
+    )
     action = "reused working copy"
     if marker.exists() or not working.exists() or stale:
         _remove(working)

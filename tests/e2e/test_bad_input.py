@@ -17,7 +17,13 @@ AS_OF = "2026-11-10T00:00:00Z"
 
 def build(tally, landing: Path, database: Path):
     return tally(
-        "build", "--landing", str(landing), "--duckdb-path", str(database), "--as-of", AS_OF,
+        "build",
+        "--landing",
+        str(landing),
+        "--duckdb-path",
+        str(database),
+        "--as-of",
+        AS_OF,
         "--quiet",
     )
 
@@ -36,20 +42,41 @@ def test_bad_values_are_quarantined_with_the_column_named(tally, landing, databa
         landing / "promo/credits/day1.csv",
         HEADERS["promo/credits"],
         [
-            {"credit_id": "c1", "user_id": "usr_ok", "amount": "12,50", "currency": "USD",
-             "granted_at": "2026-11-01T00:05:00Z"},
+            {
+                "credit_id": "c1",
+                "user_id": "usr_ok",
+                "amount": "12,50",
+                "currency": "USD",
+                "granted_at": "2026-11-01T00:05:00Z",
+            },
         ],
     )
     write_csv(
         landing / "payments/payments/day1.csv",
         HEADERS["payments/payments"],
         [
-            {"payment_id": "p1", "user_id": "u", "merchant_id": "m", "channel": "card",
-             "amount": "10.00", "currency": "XYZ", "status": "captured",
-             "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"},
-            {"payment_id": "p2", "user_id": "u", "merchant_id": "m", "channel": "card",
-             "amount": "10.00", "currency": "USD", "status": "pending",
-             "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"},
+            {
+                "payment_id": "p1",
+                "user_id": "u",
+                "merchant_id": "m",
+                "channel": "card",
+                "amount": "10.00",
+                "currency": "XYZ",
+                "status": "captured",
+                "created_at": "2026-11-01T00:00:00Z",
+                "updated_at": "2026-11-01T00:00:00Z",
+            },
+            {
+                "payment_id": "p2",
+                "user_id": "u",
+                "merchant_id": "m",
+                "channel": "card",
+                "amount": "10.00",
+                "currency": "USD",
+                "status": "pending",
+                "created_at": "2026-11-01T00:00:00Z",
+                "updated_at": "2026-11-01T00:00:00Z",
+            },
         ],
     )
     result = build(tally, landing, database)
@@ -111,8 +138,7 @@ def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(
 def test_invalid_csv_fails_naming_the_file(tally, landing, database):
     bad = landing / "psp/settlements/broken.csv"
     bad.write_text(
-        ",".join(HEADERS["psp/settlements"]) + "\n"
-        's1,p1,100,USD,SETTLED,"2026-11-01T00:00:00Z,B1\n',
+        ",".join(HEADERS["psp/settlements"]) + '\ns1,p1,100,USD,SETTLED,"2026-11-01T00:00:00Z,B1\n',
         encoding="utf-8",
     )
     result = build(tally, landing, database)

@@ -30,8 +30,14 @@ def demo(request, tmp_path_factory) -> dict:
     assert generated.returncode == 0, generated.stderr
     manifest = json.loads((landing / "_expected/manifest.json").read_text())
     built = run_tally(
-        "build", "--landing", str(landing), "--duckdb-path", str(database),
-        "--as-of", manifest["as_of"], "--quiet",
+        "build",
+        "--landing",
+        str(landing),
+        "--duckdb-path",
+        str(database),
+        "--as-of",
+        manifest["as_of"],
+        "--quiet",
     )
     assert built.returncode == 0, built.stderr + built.stdout
     return {"landing": landing, "database": database, "manifest": manifest, "stdout": built.stdout}
@@ -39,18 +45,28 @@ def demo(request, tmp_path_factory) -> dict:
 
 def test_open_breaks_equal_the_ground_truth(demo):
     truth = {
-        (row["recon_name"], row["record_key"], row["break_type"], row["side"] or None,
-         row["mismatched_columns"] or None)
+        (
+            row["recon_name"],
+            row["record_key"],
+            row["break_type"],
+            row["side"] or None,
+            row["mismatched_columns"] or None,
+        )
         for row in read_csv(demo["landing"] / "_expected/breaks.csv")
     }
-    found = set(query(
-        demo["database"],
-        "select recon_name, record_key, break_type, side, mismatched_columns "
-        "from marts.fct_recon_breaks where status = 'open'",
-    ))
+    found = set(
+        query(
+            demo["database"],
+            "select recon_name, record_key, break_type, side, mismatched_columns "
+            "from marts.fct_recon_breaks where status = 'open'",
+        )
+    )
     assert {row[0] for row in truth} == RECONCILIATIONS
     assert {row[2] for row in truth} >= {
-        "missing_in_right", "missing_in_left", "value_mismatch", "duplicate_key"
+        "missing_in_right",
+        "missing_in_left",
+        "value_mismatch",
+        "duplicate_key",
     }
     assert found - truth == set(), "false breaks"
     assert truth - found == set(), "missed breaks"
@@ -87,8 +103,13 @@ def test_windows_with_only_pending_records_are_pending(demo):
 
 def test_quarantine_equals_the_injected_bad_rows(demo):
     expected = {
-        (row["service"], row["table_name"], row["source_file"], int(row["source_row"]),
-         row["column"])
+        (
+            row["service"],
+            row["table_name"],
+            row["source_file"],
+            int(row["source_row"]),
+            row["column"],
+        )
         for row in read_csv(demo["landing"] / "_expected/quarantine.csv")
     }
     rows = query(

@@ -1,0 +1,48 @@
+"""Classifying dbt results: breaks are output, everything else failing is an error."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from orchestration.dbt_runner import RECON_TEST, classify
+
+
+def result(name, resource_type, status, *, recon=None, failures=0, message=""):
+    metadata = SimpleNamespace(name=RECON_TEST, kwargs={"recon_name": recon}) if recon else None
+    node = SimpleNamespace(
+        name=name,
+        resource_type=resource_type,
+        test_metadata=metadata,
+        original_file_path=f"models/{name}.sql",
+    )
+    return SimpleNamespace(node=node, status=status, failures=failures, message=message)
+
+
+def test_reconciliation_test_failures_are_breaks_not_errors():
+    outcome = classify(
+        [
+            result("recon_payments_psp", "model", "success"),
+            result("t1", "test", "fail", recon="payments_psp", failures=3),
+            result("t2", "test", "warn", recon="wallet_credit", failures=1),
+            result("t3", "test", "pass", recon="signup_wallet"),
+        ]
+    )
+    assert outcome.success and not outcome.has_errors
+    assert outcome.broken_reconciliations == {"payments_psp": 3}
+    assert outcome.warned_reconciliations == {"wallet_credit": 1}
+
+
+def test_model_errors_and_integrity_test_failures_are_errors():
+    outcome = classify(
+        [
+            result("raw_psp__settlements", "model", "error", message="CSV Error on Line: 2"),
+            result("unique_x", "test", "fail", failures=2),
+            result("stg_psp__settlements", "model", "skipped"),
+            result("not_null_y", "test", "warn", failures=1),
+        ]
+    )
+    assert not outcome.success and outcome.has_errors
+    assert [problem.name for problem in outcome.errors] == ["raw_psp__settlements", "unique_x"]
+    assert "CSV Error on Line: 2" in outcome.errors[0].describe()
+    assert outcome.skipped == ["stg_psp__settlements"]
+    assert [problem.name for problem in outcome.warnings] == ["not_null_y"]

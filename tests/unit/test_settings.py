@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import Settings, normalize_as_of
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-11-15", "2026-11-15T00:00:00Z"),
+        ("2026-11-15T09:00:00+09:00", "2026-11-15T00:00:00Z"),
+        ("2026-11-14T19:00:00-05:00", "2026-11-15T00:00:00Z"),
+        ("2026-11-15T00:00:00.250Z", "2026-11-15T00:00:00.250000Z"),
+        ("2026-11-15 01:02:03", "2026-11-15T01:02:03Z"),
+    ],
+)
+def test_as_of_is_normalized_to_utc(given, expected):
+    assert normalize_as_of(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2026-13-01", "", "15/11/2026"])
+def test_bad_as_of_is_refused_with_an_example(bad):
+    with pytest.raises(ValueError, match="ISO 8601"):
+        normalize_as_of(bad)
+
+
+def test_flags_override_environment(tmp_path):
+    env = {
+        "TALLY_LANDING_DIR": str(tmp_path / "from-env"),
+        "TALLY_DUCKDB_PATH": str(tmp_path / "env.duckdb"),
+        "TALLY_AS_OF": "2026-11-01T00:00:00Z",
+    }
+    settings = Settings.from_env(env, landing_dir=tmp_path / "from-flag", as_of=None)
+    assert settings.landing_dir == (tmp_path / "from-flag").resolve()
+    assert settings.duckdb_path == (tmp_path / "env.duckdb").resolve()
+    assert settings.as_of == "2026-11-01T00:00:00Z"
+
+
+def test_defaults_are_absolute_paths_under_data():
+    settings = Settings.from_env({})
+    assert settings.landing_dir == Path("data/landing").resolve()
+    assert settings.duckdb_path == Path("data/tally.duckdb").resolve()
+    assert settings.build_duckdb_path.name == "tally.duckdb.build"
