@@ -52,7 +52,8 @@ def dbt_args(command: str, settings: Settings, extra: list[str] | None = None) -
         project,
         "--target",
         settings.target,
-        "--quiet",
+        "--log-level", "none",
+        "--no-use-colors",
         *(extra or []),
     ]
 
