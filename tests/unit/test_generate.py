@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
+from conftest import HEADERS
 
 from orchestration.generate import generate
 
@@ -25,54 +26,7 @@ PERIOD_START = datetime(2026, 11, 1, tzinfo=UTC)
 AS_OF = PERIOD_START + timedelta(days=DAYS)
 MAX_GRACE = timedelta(days=2)
 
-CONTRACT = {
-    "accounts/signups": ["user_id", "country", "signed_up_at"],
-    "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
-    "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
-    "payments/payments": [
-        "payment_id",
-        "user_id",
-        "merchant_id",
-        "channel",
-        "amount",
-        "currency",
-        "status",
-        "created_at",
-        "updated_at",
-    ],
-    "psp/settlements": [
-        "psp_reference",
-        "merchant_reference",
-        "amount_minor",
-        "currency",
-        "status",
-        "settled_at",
-        "batch_id",
-    ],
-    "ledger/postings": [
-        "posting_id",
-        "movement_id",
-        "payment_id",
-        "account",
-        "direction",
-        "amount_minor",
-        "currency",
-        "posted_at",
-        "produced_at",
-        "consumed_at",
-        "recorded_at",
-    ],
-    "gateway/attempts": [
-        "attempt_id",
-        "channel",
-        "merchant_id",
-        "outcome",
-        "error_code",
-        "attempted_at",
-    ],
-    "processing/processings": ["processing_id", "entry_service", "registered_at"],
-    "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
-}
+CONTRACT = HEADERS
 # Each table's own time: it decides the day file.
 OWN_TIME = {
     "accounts/signups": "signed_up_at",
