@@ -1,0 +1,6 @@
+{{ config(unique_key='observed_at') }}
+-- One row per build (its as_of). A break absent from a build that happened is
+-- resolved; this log is how absence is seen.
+select
+    {{ tally.as_of() }} as observed_at,
+    {{ tally.sql_string(invocation_id) }} as invocation_id

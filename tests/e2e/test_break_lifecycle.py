@@ -1,0 +1,237 @@
+"""A break's whole life across builds: pending, open, resolved by late data,
+reopened as a new occurrence; and builds that can be repeated exactly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import HEADERS, query, write_csv
+
+pytestmark = pytest.mark.slow
+
+DAY1_AS_OF = "2026-11-03T12:00:00Z"  # day 3
+DAY5_AS_OF = "2026-11-05T12:00:00Z"
+LATER_AS_OF = "2026-11-06T12:00:00Z"
+
+
+def payment(payment_id: str, amount: str, created_at: str) -> dict[str, str]:
+    return {
+        "payment_id": payment_id,
+        "user_id": "usr_1",
+        "merchant_id": "mch_1",
+        "channel": "card",
+        "amount": amount,
+        "currency": "USD",
+        "status": "captured",
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+
+
+def settlement(payment_id: str, amount_minor: str, settled_at: str) -> dict[str, str]:
+    return {
+        "psp_reference": f"psp_{payment_id}",
+        "merchant_reference": payment_id,
+        "amount_minor": amount_minor,
+        "currency": "USD",
+        "status": "SETTLED",
+        "settled_at": settled_at,
+        "batch_id": "B1",
+    }
+
+
+def psp_breaks(database: Path) -> dict[tuple[str, str], tuple]:
+    rows = query(
+        database,
+        "select record_key, break_type, status, first_seen_at, last_seen_at, resolved_at "
+        "from marts.fct_recon_breaks where recon_name = 'payments_psp'",
+    )
+    return {(key, kind): tuple(rest) for key, kind, *rest in rows}
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", ""))
+
+
+@pytest.fixture
+def scenario(landing: Path) -> Path:
+    write_csv(
+        landing / "payments/payments/day1.csv",
+        HEADERS["payments/payments"],
+        [
+            payment("p_late", "10.00", "2026-11-01T09:00:00Z"),
+            payment("p_ok", "20.00", "2026-11-01T10:00:00Z"),
+            payment("p_amount", "30.00", "2026-11-01T11:00:00Z"),
+        ],
+    )
+    write_csv(
+        landing / "payments/payments/day3.csv",
+        HEADERS["payments/payments"],
+        [payment("p_today", "40.00", "2026-11-03T09:00:00Z")],
+    )
+    write_csv(
+        landing / "psp/settlements/day2.csv",
+        HEADERS["psp/settlements"],
+        [
+            settlement("p_ok", "2000", "2026-11-02T01:00:00Z"),
+            settlement("p_amount", "3100", "2026-11-02T02:00:00Z"),
+        ],
+    )
+    return landing
+
+
+def test_three_builds_pending_open_resolved(tally, scenario, database):
+    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet"]
+
+    # build 1, day 3: day-3 payment pending, day-1 payment without settlement open
+    assert tally("build", *common, "--as-of", DAY1_AS_OF).returncode == 0
+    first = psp_breaks(database)
+    assert set(first) == {
+        ("p_late", "missing_in_right"),
+        ("p_amount", "value_mismatch"),
+        ("p_today", "missing_in_right"),
+    }
+    assert first[("p_late", "missing_in_right")][0] == "open"
+    assert first[("p_amount", "value_mismatch")][0] == "open"
+    assert first[("p_today", "missing_in_right")][0] == "pending"
+    assert {row[1] for row in first.values()} == {ts(DAY1_AS_OF)}  # first_seen_at
+
+    # build 2, day 5: the late day-1 settlement file arrives
+    write_csv(
+        scenario / "psp/settlements/day1_late.csv",
+        HEADERS["psp/settlements"],
+        [settlement("p_late", "1000", "2026-11-04T08:00:00Z")],
+    )
+    assert tally("build", *common, "--as-of", DAY5_AS_OF).returncode == 0
+    second = psp_breaks(database)
+    assert second[("p_late", "missing_in_right")] == (
+        "resolved",
+        ts(DAY1_AS_OF),
+        ts(DAY1_AS_OF),
+        ts(DAY5_AS_OF),
+    )
+    # the day-3 payment is still unsettled: same occurrence, now open
+    assert second[("p_today", "missing_in_right")] == (
+        "open",
+        ts(DAY1_AS_OF),
+        ts(DAY5_AS_OF),
+        None,
+    )
+    assert second[("p_amount", "value_mismatch")][0] == "open"
+    assert len(second) == 3
+    day2_as_in_build_2 = (scenario / "psp/settlements/day2.csv").read_text(encoding="utf-8")
+
+    # build 3: the PSP re-sends day 2 with the corrected amount, same file name
+    write_csv(
+        scenario / "psp/settlements/day2.csv",
+        HEADERS["psp/settlements"],
+        [
+            settlement("p_ok", "2000", "2026-11-02T01:00:00Z"),
+            settlement("p_amount", "3000", "2026-11-02T02:00:00Z"),
+        ],
+    )
+    assert tally("build", *common, "--as-of", LATER_AS_OF).returncode == 0
+    third = psp_breaks(database)
+    assert third[("p_amount", "value_mismatch")] == (
+        "resolved",
+        ts(DAY1_AS_OF),
+        ts(DAY5_AS_OF),
+        ts(LATER_AS_OF),
+    )
+    assert third[("p_late", "missing_in_right")][0] == "resolved"
+    assert third[("p_today", "missing_in_right")][0] == "open"
+    assert sum(1 for row in third.values() if row[0] == "resolved") == 2
+
+    lifecycle = query(
+        database,
+        "select cast(day as date), opened_count, resolved_count, still_open_count, "
+        "mean_hours_to_resolve from marts.fct_break_lifecycle "
+        "where recon_name = 'payments_psp' order by day",
+    )
+    by_day = {str(day): tuple(rest) for day, *rest in lifecycle}
+    assert by_day["2026-11-03"][0] == 3  # opened (p_today was first seen pending that day)
+    assert by_day["2026-11-05"][1] == 1  # p_late resolved after 48 h
+    assert float(by_day["2026-11-05"][3]) == 48.0
+    assert by_day["2026-11-06"][1:3] == (1, 1)  # p_amount resolved; p_today still open
+
+    # an auditor replays build 2: the same files and the same as_of give the
+    # breaks exactly as build 2 published them, although a later build ran since
+    (scenario / "psp/settlements/day2.csv").write_text(day2_as_in_build_2, encoding="utf-8")
+    assert tally("build", *common, "--as-of", DAY5_AS_OF).returncode == 0
+    assert psp_breaks(database) == second
+
+
+def test_pending_record_matched_in_time_never_becomes_a_break(tally, landing, database):
+    write_csv(
+        landing / "payments/payments/day1.csv",
+        HEADERS["payments/payments"],
+        [payment("p1", "10.00", "2026-11-01T09:00:00Z")],
+    )
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    assert tally("build", *common, "--as-of", "2026-11-01T12:00:00Z").returncode == 0
+    assert psp_breaks(database)[("p1", "missing_in_right")][0] == "pending"
+    write_csv(
+        landing / "psp/settlements/day2.csv",
+        HEADERS["psp/settlements"],
+        [settlement("p1", "1000", "2026-11-02T01:00:00Z")],
+    )
+    assert tally("build", *common, "--as-of", "2026-11-02T12:00:00Z").returncode == 0
+    assert ("p1", "missing_in_right") not in psp_breaks(database)
+
+
+def test_break_that_comes_back_is_a_new_occurrence(tally, landing, database):
+    write_csv(
+        landing / "accounts/signups/day1.csv",
+        HEADERS["accounts/signups"],
+        [{"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}],
+    )
+    wallet = landing / "wallet/wallets/day1.csv"
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    as_ofs = ["2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"]
+    assert tally("build", *common, "--as-of", as_ofs[0]).returncode == 0
+    write_csv(
+        wallet,
+        HEADERS["wallet/wallets"],
+        [
+            {
+                "wallet_id": "w1",
+                "user_id": "usr_1",
+                "currency": "JPY",
+                "created_at": "2026-11-01T00:01:00Z",
+            },
+        ],
+    )
+    assert tally("build", *common, "--as-of", as_ofs[1]).returncode == 0
+    wallet.unlink()  # the wallet export is withdrawn: the break is back
+    assert tally("build", *common, "--as-of", as_ofs[2]).returncode == 0
+    rows = query(
+        database,
+        "select status, first_seen_at, resolved_at from marts.fct_recon_breaks "
+        "where recon_name = 'signup_wallet' order by first_seen_at",
+    )
+    assert rows == [
+        ("resolved", ts(as_ofs[0]), ts(as_ofs[1])),
+        ("open", ts(as_ofs[2]), None),
+    ]
+
+
+def test_same_files_and_as_of_give_identical_marts(tally, scenario, database):
+    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet"]
+    marts = [
+        "fct_recon_breaks",
+        "fct_recon_window_summary",
+        "fct_break_lifecycle",
+        "fct_quarantine",
+        "dim_reconciliations",
+        "fct_landing_row_counts",
+    ]
+
+    def snapshot() -> dict[str, list[tuple]]:
+        return {name: query(database, f"select * from marts.{name} order by all") for name in marts}
+
+    assert tally("build", *common, "--as-of", DAY1_AS_OF).returncode == 0
+    once = snapshot()
+    assert tally("build", *common, "--as-of", DAY1_AS_OF).returncode == 0
+    assert snapshot() == once
