@@ -48,3 +48,12 @@
         {%- endfor %}
     ) as varchar)
 {%- endmacro %}
+
+{#- Seconds since the Unix epoch of a UTC timestamp, as a number. -#}
+{% macro epoch_seconds(expression) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'tally')(expression)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds(expression) -%}
+    epoch({{ expression }})
+{%- endmacro %}

@@ -2,7 +2,9 @@
 
 Layout: <out>/<service>/<table>/<table>_<YYYY-MM-DD>.csv, one file per UTC day of
 the period for every table, plus <out>/_expected/{breaks,quarantine}.csv and
-manifest.json describing what a correct reconciliation must report.
+manifest.json describing what a correct reconciliation must report, and
+<out>/_expected/channel_incidents.csv, the payment channel incidents placed in the
+gateway attempts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from .badrows import add_bad_rows
 from .baseline import build_world
+from .channel_incidents import place_channel_incidents
 from .inject import Break, Injector
 from .model import Period, Record, World
 from .schema import (
@@ -32,6 +35,7 @@ MIN_DAYS = 6
 EXPECTED_DIR = "_expected"
 BREAKS_HEADER = ("recon_name", "record_key", "break_type", "side", "mismatched_columns")
 QUARANTINE_HEADER = ("service", "table_name", "source_file", "source_row", "column")
+CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", "kind")
 SERVICES = tuple(dict.fromkeys(table.split("/")[0] for table in TABLES))
 
 Quarantined = tuple[str, str, str, int, str]
@@ -56,6 +60,8 @@ def generate(
     world = build_world(rng, period)
     breaks = Injector(world, rng, period).run()
     add_bad_rows(world, rng, period)
+    # Own random streams: the shared one, and so every other file, is untouched.
+    channel_incidents = place_channel_incidents(world, period, seed, say)
     _clean(out)
     counts, quarantine, files = _write_tables(out, world, rng, period, say)
     manifest = {
@@ -67,6 +73,11 @@ def generate(
         "files": files,
     }
     _write_expected(out / EXPECTED_DIR, breaks, quarantine, manifest)
+    write_csv(
+        out / EXPECTED_DIR / "channel_incidents.csv",
+        CHANNEL_INCIDENTS_HEADER,
+        [dict(zip(CHANNEL_INCIDENTS_HEADER, row, strict=True)) for row in channel_incidents],
+    )
     say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
     return manifest
 
@@ -124,7 +135,7 @@ def _write_day(
     rows: list[dict[str, str]] = []
     bad: list[Quarantined] = []
     for record in records:
-        cells = render(record, TABLES[table], rng)
+        cells = render(record, TABLES[table], record.rng or rng)
         for _ in range(record.copies):
             rows.append(cells)
             if record.bad:

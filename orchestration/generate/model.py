@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -52,6 +53,9 @@ class Record:
     raw: dict[str, str] = field(default_factory=dict)  # cell text that bypasses rendering
     copies: int = 1  # an exact duplicate row is written as the same rendered row twice
     dropped: bool = False
+    # Renders with this generator instead of the shared one: rows added after the
+    # shared stream is fixed (channel incidents) leave every other file unchanged.
+    rng: random.Random | None = field(default=None, compare=False, repr=False)
 
     def clone(self, shift: timedelta = timedelta(0)) -> Record:
         """A new row with the same content; time-valued fields move by `shift`."""

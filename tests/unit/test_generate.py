@@ -6,6 +6,7 @@ independently of the generator's own bookkeeping.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import re
@@ -437,3 +438,188 @@ def parses(column: str, text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- payment channel incidents ---------------------------------------------------
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+CHANNEL_KINDS = {"burst", "merchant", "low_traffic", "spike"}
+
+
+@pytest.fixture(scope="module")
+def channel_truth(demo: Path) -> list[Row]:
+    return read_csv(demo / "_expected" / "channel_incidents.csv")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_channel_rules_in_the_generator_mirror_the_seed() -> None:
+    from orchestration.generate.channel_watch import RULE_ROWS
+
+    assert tuple(read_csv(SEEDS_DIR / "channel_rules.csv")) == RULE_ROWS
+
+
+def test_channel_incidents_ground_truth_has_one_of_each_kind(channel_truth: list[Row]) -> None:
+    assert list(channel_truth[0]) == ["channel", "merchant_id", "started_at", "ended_at", "kind"]
+    assert sorted(r["kind"] for r in channel_truth) == sorted(CHANNEL_KINDS)
+    assert len({r["channel"] for r in channel_truth}) == 4, "each kind on its own channel"
+    assert [r["merchant_id"] for r in channel_truth if r["kind"] == "burst"] == [""]
+    first, last = PERIOD_START + timedelta(days=1), AS_OF - timedelta(days=3)
+    for row in channel_truth:
+        assert first <= utc(row["started_at"]) <= utc(row["ended_at"]) < last, row
+    assert channel_truth == sorted(channel_truth, key=lambda r: tuple(r.values()))
+
+
+def test_channel_incidents_leave_every_other_file_unchanged(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestration.generate.demo as demo_module
+
+    monkeypatch.setattr(demo_module, "place_channel_incidents", lambda *args, **kwargs: [])
+    generate(tmp_path, seed=42, start=START, days=DAYS)
+    without, with_incidents = all_files(tmp_path), all_files(demo)
+    changed = {
+        name
+        for name in with_incidents.keys() | without.keys()
+        if with_incidents.get(name) != without.get(name)
+    }
+    gateway = {name for name in changed if name.startswith("gateway/attempts/")}
+    assert changed - gateway == {"_expected/channel_incidents.csv", "_expected/manifest.json"}
+    manifests = [
+        json.loads(files["_expected/manifest.json"]) for files in (without, with_incidents)
+    ]
+    for manifest in manifests:
+        del manifest["row_counts"]["gateway/attempts"]
+    assert manifests[0] == manifests[1]
+
+
+def test_the_night_merchant_makes_three_failing_attempts_and_nothing_else(
+    tables: dict[str, list[Row]], channel_truth: list[Row]
+) -> None:
+    (night,) = [r for r in channel_truth if r["kind"] == "low_traffic"]
+    assert night["merchant_id"] == "mch_night"
+    rows = [r for r in tables["gateway/attempts"] if r["merchant_id"] == "mch_night"]
+    assert len(rows) == 3
+    assert {(r["channel"], r["outcome"]) for r in rows} == {(night["channel"], "failure")}
+    times = sorted(parse_time("attempted_at", r["attempted_at"]) for r in rows)
+    assert times[0].hour == 3 and times[-1] - times[0] < timedelta(minutes=5)
+    assert all("mch_night" not in r["merchant_id"] for r in tables["payments/payments"])
+
+
+def test_the_spike_is_shorter_than_a_step(
+    tables: dict[str, list[Row]], channel_truth: list[Row]
+) -> None:
+    (spike,) = [r for r in channel_truth if r["kind"] == "spike"]
+    assert utc(spike["ended_at"]) - utc(spike["started_at"]) < timedelta(seconds=10)
+    started = utc(spike["started_at"])
+    failures = [
+        parse_time("attempted_at", r["attempted_at"])
+        for r in tables["gateway/attempts"]
+        if (r["channel"], r["merchant_id"], r["outcome"])
+        == (spike["channel"], spike["merchant_id"], "failure")
+        and abs(parse_time("attempted_at", r["attempted_at"]) - started) < timedelta(minutes=30)
+    ]
+    assert len(failures) == 8
+    assert max(failures) - min(failures) < timedelta(seconds=5)
+
+
+def test_recomputed_channel_incidents_are_the_placed_ones_only(
+    tables: dict[str, list[Row]],
+    quarantine: dict[tuple[str, int], str],
+    channel_truth: list[Row],
+) -> None:
+    """A brute-force re-evaluation of the CSVs: background traffic raises nothing;
+    each placed incident is found once; merchant incidents on the burst channel
+    overlap the burst (they are its consequences)."""
+    attempts = [
+        (
+            r["channel"],
+            r["merchant_id"],
+            int(parse_time("attempted_at", r["attempted_at"]).timestamp() // 1),
+            r["outcome"] == "failure",
+        )
+        for r in tables["gateway/attempts"]
+        if (r["_file"], int(r["_row"])) not in quarantine
+    ]
+    found = brute_force_incidents(attempts, int(AS_OF.timestamp()))
+    (burst,) = [r for r in channel_truth if r["kind"] == "burst"]
+    burst_found = [i for i in found if (i[0], i[1]) == (burst["channel"], "")]
+    assert len(burst_found) == 1
+    unexplained = []
+    for channel, merchant, started, ended, evidence_from in found:
+        placed = [
+            row
+            for row in channel_truth
+            if (row["channel"], row["merchant_id"]) == (channel, merchant)
+            and started <= utc(row["ended_at"]).timestamp() + 1200
+            and ended > utc(row["started_at"]).timestamp()
+        ]
+        parent = burst_found[0]
+        child = (
+            channel == burst["channel"]
+            and merchant
+            and evidence_from < parent[3]
+            and parent[4] < ended
+        )
+        if not placed and not child:
+            unexplained.append((channel, merchant, started))
+    assert unexplained == []
+    for row in channel_truth:
+        matches = [i for i in found if (i[0], i[1]) == (row["channel"], row["merchant_id"])]
+        assert len(matches) == 1, row
+    # background failures do exist, they just never alarm
+    assert sum(failed for *_, failed in attempts) > sum(1 for _ in channel_truth)
+
+
+def brute_force_incidents(
+    attempts: list[tuple[str, str, int, bool]], as_of: int
+) -> list[tuple[str, str, int, float, int]]:
+    """(channel, merchant or '', started, ended (inf while ongoing), start of the
+    first breaching window) per incident, straight from the rule's wording."""
+    from orchestration.generate.channel_watch import rule_for
+
+    series: dict[tuple[str, str], list[tuple[int, bool]]] = defaultdict(list)
+    for channel, merchant, second, failed in attempts:
+        series[(channel, "")].append((second, failed))
+        series[(channel, merchant)].append((second, failed))
+    incidents = []
+    for (channel, merchant), items in sorted(series.items()):
+        rule = rule_for(channel, merchant or None)
+        step = rule.step_seconds
+        seconds = sorted(second for second, _ in items)
+        failed_seconds = sorted(second for second, failed in items if failed)
+
+        def count(values: list[int], low: int, high: int) -> int:  # values in (low, high]
+            return bisect.bisect_right(values, high) - bisect.bisect_right(values, low)
+
+        times = sorted(
+            {
+                t
+                for second in failed_seconds
+                for t in range(-(-second // step) * step, second + rule.max_window_seconds, step)
+                if t <= as_of
+            }
+        )
+        breaches = []
+        for t in times:
+            window = rule.window_seconds
+            while count(seconds, t - window, t) < rule.min_attempts and window < (
+                rule.max_window_seconds
+            ):
+                window = min(window * 2, rule.max_window_seconds)
+            total = count(seconds, t - window, t)
+            if total and count(failed_seconds, t - window, t) > rule.failure_rate_threshold * total:
+                breaches.append((t, window))
+        runs: list[list[tuple[int, int]]] = []
+        for t, window in breaches:
+            if runs and t - runs[-1][-1][0] <= rule.recovery_steps * step:
+                runs[-1].append((t, window))
+            else:
+                runs.append([(t, window)])
+        for run in runs:
+            last = run[-1][0]
+            ended = last + step if last + rule.recovery_steps * step <= as_of else float("inf")
+            incidents.append((channel, merchant, run[0][0], ended, run[0][0] - run[0][1]))
+    return incidents

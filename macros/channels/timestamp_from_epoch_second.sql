@@ -1,0 +1,8 @@
+{#- UTC timestamp (without zone) of a whole number of seconds since the Unix epoch. -#}
+{% macro timestamp_from_epoch_second(expression) -%}
+    {{ return(adapter.dispatch('timestamp_from_epoch_second', 'tally')(expression)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_from_epoch_second(expression) -%}
+    make_timestamp(cast({{ expression }} as bigint) * 1000000)
+{%- endmacro %}

@@ -1,0 +1,8 @@
+{#- A UTC timestamp as ISO 8601 text to the second with a `Z`, e.g. 2026-11-03T10:05:10Z. -#}
+{% macro utc_iso_text(expression) -%}
+    {{ return(adapter.dispatch('utc_iso_text', 'tally')(expression)) }}
+{%- endmacro %}
+
+{% macro default__utc_iso_text(expression) -%}
+    strftime({{ expression }}, '%Y-%m-%dT%H:%M:%SZ')
+{%- endmacro %}
