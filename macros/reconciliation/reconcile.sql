@@ -12,18 +12,62 @@
     `missing_in_right`, `missing_in_left`, `value_mismatch`, `duplicate_key`) and,
     for breaks, its status (`pending` while a missing partner may still arrive,
     `open` after the grace period or at once for mismatches and duplicates).
-    The marts turn these rows into breaks and window summaries. -#}
+    The marts turn these rows into breaks and window summaries.
+
+    Incremental: a build recomputes only the keys it has to: those with a row
+    that changed on either side since the last build (the sides' staged rows
+    above the `_consumed_load_id` mark this table keeps), and every record still
+    pending, whose status depends on as_of (this is the lookback: a record stays
+    pending for its grace period, so late data inside it is always seen; a late
+    record beyond it changes its key and is recomputed too). It rebuilds every
+    key instead when a side was rebuilt (a corrected file), when as_of moved
+    back (a replay of an earlier day on the same warehouse), or when the YAML
+    declaration changed. Keys that no longer exist are removed through
+    `_tombstone` rows. Every path gives the rows a full refresh gives. -#}
 {% macro reconcile(left, right) -%}
     {%- set spec = tally.recon_spec(model) -%}
     {%- set compare = tally._compare_columns(spec) -%}
     {%- set has_amount = spec.left.get('amount') or spec.right.get('amount') -%}
+    {%- set spec_hash = local_md5(tojson(spec, sort_keys=true)) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='record_key',
+        post_hook=["delete from {{ this }} where _tombstone"],
+    ) }}
+    {%- set rebuild = tally._recon_rebuild_needed(left, right, spec_hash) -%}
+    {%- set incremental = is_incremental() and not rebuild -%}
 
-with left_records as (
-    {{ tally._recon_side(left, spec.left, compare, 'left') }}
+with
+{%- if incremental %}
+marks as (
+    select
+        max(_left_consumed_load_id) as left_mark,
+        max(_right_consumed_load_id) as right_mark
+    from {{ this }}
+),
+
+affected_keys as (
+    select {{ tally._key_expression(spec.left.key) }} as record_key
+    from {{ left }}
+    where _consumed_load_id > (select left_mark from marks)
+    union
+    select {{ tally._key_expression(spec.right.key) }} as record_key
+    from {{ right }}
+    where _consumed_load_id > (select right_mark from marks)
+    union
+    select record_key
+    from {{ this }}
+    where status = 'pending'
+),
+{%- endif %}
+
+left_records as (
+    {{ tally._recon_side(left, spec.left, compare, 'left', incremental) }}
 ),
 
 right_records as (
-    {{ tally._recon_side(right, spec.right, compare, 'right') }}
+    {{ tally._recon_side(right, spec.right, compare, 'right', incremental) }}
 ),
 
 left_keys as (
@@ -71,8 +115,9 @@ classified as (
             else 'missing_in_left'
         end as outcome
     from joined
-)
+),
 
+outcomes as (
 select
     {{ tally.sql_string(spec.name) }} as recon_name,
     {{ dbt.date_trunc(spec.grain, 'record_at') }} as window_start,
@@ -98,12 +143,93 @@ select
         else 'open'
     end as status,
     {{ tally.sql_string(spec.owner) }} as owner,
-    {{ tally.sql_string(spec.severity) }} as severity
+    {{ tally.sql_string(spec.severity) }} as severity,
+    (select max(_consumed_load_id) from {{ left }}) as _left_consumed_load_id,
+    (select max(_consumed_load_id) from {{ right }}) as _right_consumed_load_id,
+    {{ tally.as_of() }} as _as_of,
+    {{ tally.sql_string(spec_hash) }} as _spec_hash,
+    false as _tombstone
 from classified
+)
+
+select * from outcomes
+{%- if is_incremental() %}
+
+union all
+
+-- keys recomputed that exist no more: delete+insert removes their old row
+select
+    {{ tally.sql_string(spec.name) }} as recon_name,
+    cast(null as timestamp) as window_start,
+    gone.record_key,
+    {%- for column in ['outcome', 'mismatched_columns'] %}
+    cast(null as varchar) as {{ column }},
+    {%- endfor %}
+    cast(null as bigint) as left_count,
+    cast(null as bigint) as right_count,
+    cast(null as timestamp) as left_record_at,
+    cast(null as timestamp) as right_record_at,
+    cast(null as decimal(18, 4)) as left_amount,
+    cast(null as decimal(18, 4)) as right_amount,
+    cast(null as decimal(18, 4)) as amount_diff,
+    {%- for column in ['status', 'owner', 'severity'] %}
+    cast(null as varchar) as {{ column }},
+    {%- endfor %}
+    cast(null as bigint) as _left_consumed_load_id,
+    cast(null as bigint) as _right_consumed_load_id,
+    cast(null as timestamp) as _as_of,
+    cast(null as varchar) as _spec_hash,
+    true as _tombstone
+from {{ this }} as gone
+where
+    {%- if incremental %}
+    gone.record_key in (select record_key from affected_keys)
+    and
+    {%- endif %}
+    not exists (select 1 from outcomes where outcomes.record_key = gone.record_key)
+{%- endif %}
+{%- endmacro %}
+
+{#- True when every key must be recomputed: first or full-refresh build, a side
+    rebuilt or reset since this table's marks, an empty side, as_of earlier than
+    the last build's, or a changed declaration. Logs why. -#}
+{% macro _recon_rebuild_needed(left, right, spec_hash) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set state = run_query(
+        "select max(_left_consumed_load_id), max(_right_consumed_load_id), max(_as_of) < " ~ tally.as_of()
+        ~ ", max(_as_of) > " ~ tally.as_of() ~ ", count(distinct _spec_hash) = 1 and min(_spec_hash) = " ~ tally.sql_string(spec_hash)
+        ~ ", count(*) from " ~ this
+    ).rows[0] -%}
+    {%- set sides = run_query(
+        "select (select min(_consumed_load_id) from " ~ left ~ "), (select max(_consumed_load_id) from " ~ left ~ "), "
+        ~ "(select min(_consumed_load_id) from " ~ right ~ "), (select max(_consumed_load_id) from " ~ right ~ ")"
+    ).rows[0] -%}
+    {%- set left_mark, right_mark, _, as_of_moved_back, same_spec, row_count = state -%}
+    {%- set reasons = [] -%}
+    {%- if row_count == 0 or left_mark is none or right_mark is none -%}
+        {%- do reasons.append('it is empty') -%}
+    {%- endif -%}
+    {%- if as_of_moved_back -%}
+        {%- do reasons.append('as_of is earlier than the last build\'s') -%}
+    {%- endif -%}
+    {%- if row_count > 0 and not same_spec -%}
+        {%- do reasons.append('its YAML declaration changed') -%}
+    {%- endif -%}
+    {%- for label, low, high, mark in [('left', sides[0], sides[1], left_mark), ('right', sides[2], sides[3], right_mark)] -%}
+        {%- if mark is not none and (low is none or low > mark or high < mark) -%}
+            {%- do reasons.append('its ' ~ label ~ ' side was rebuilt') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if reasons -%}
+        {{ log("Tally: " ~ this.identifier ~ ": recomputing every key (" ~ reasons | join(', ') ~ ")", info=true) }}
+    {%- endif -%}
+    {{ return(reasons | length > 0) }}
 {%- endmacro %}
 
 {#- One side, projected to the columns the comparison needs. -#}
-{% macro _recon_side(relation, side, compare, which) -%}
+{% macro _recon_side(relation, side, compare, which, incremental=false) -%}
     select
         {{ tally._key_expression(side.key) }} as record_key,
         cast({{ side.time }} as timestamp) as record_at,
@@ -117,6 +243,9 @@ from classified
         {%- endfor %}
         1 as record_count
     from {{ relation }}
+    {%- if incremental %}
+    where {{ tally._key_expression(side.key) }} in (select record_key from affected_keys)
+    {%- endif %}
 {%- endmacro %}
 
 {#- Records per key: a key seen more than once on a side is a duplicate. -#}

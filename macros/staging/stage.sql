@@ -1,5 +1,5 @@
 {#- Parse one landing table into typed, normalized columns, with a quarantine
-    reason per row and a flag for exact duplicates.
+    reason per row.
 
     `columns` declares each landing column once:
       {'name': 'amount', 'type': 'decimal'}
@@ -16,17 +16,24 @@
       status         word from the `status_vocabulary` seed (`vocabulary` names the list)
     Every non-key column is required unless `required: false`.
 
-    The model built from this keeps every landing row; `stg_` models select the
-    clean, first copies, and `fct_quarantine` the rest with their reasons. -#}
+    The model built from this keeps every landing row of every file version and is
+    incremental: a build parses only the rows loaded since its last run. `stg_`
+    models (see staged()) select the clean, first copies of each file's latest
+    version, and `fct_quarantine` the rest with their reasons. -#}
 {% macro stage(landing, columns) -%}
 with source as (
     select * from {{ landing }}
+    {%- if is_incremental() %}
+    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
+    {%- endif %}
 ),
 
 parsed as (
     select
         source._source_file,
         source._source_row,
+        source._source_checksum,
+        source._load_id,
         {%- for column in columns %}
         {{ tally._staged_value(column) }} as {{ column.name }},
         {%- if column.type == 'minor_amount' %}
@@ -38,11 +45,12 @@ parsed as (
         {%- endif %}
         {%- endfor %}
         {{ tally.json_object(tally._raw_pairs(columns)) }} as raw_record,
-        nullif(concat_ws('; ',
+        -- a file version marker (see landing_table()) is no row to judge
+        case when source._source_row is not null then nullif(concat_ws('; ',
             {%- for column in columns %}
             {{ tally._quarantine_check(column) }}{{ "," if not loop.last }}
             {%- endfor %}
-        ), '') as quarantine_reason
+        ), '') end as quarantine_reason
     from source
     {%- for column in columns if column.type == 'currency' %}
     left join {{ ref('currencies') }} as currency_{{ column.name }}
@@ -53,25 +61,9 @@ parsed as (
         on vocabulary_{{ column.name }}.vocabulary = {{ tally.sql_string(column.vocabulary) }}
         and vocabulary_{{ column.name }}.raw_value = lower(trim(source.{{ adapter.quote(column.name) }}))
     {%- endfor %}
-),
-
-flagged as (
-    select
-        *,
-        -- identical normalized content (a file delivered twice, a row repeated):
-        -- the first copy is staged, the others are collapsed and counted
-        quarantine_reason is null and row_number() over (
-            partition by
-                quarantine_reason is null,
-                {%- for column in columns %}
-                {{ column.name }}{{ "," if not loop.last }}
-                {%- endfor %}
-            order by _source_file, _source_row
-        ) > 1 as is_collapsed_duplicate
-    from parsed
 )
 
-select * from flagged
+select * from parsed
 {%- endmacro %}
 
 {% macro _raw(column) -%}

@@ -1,24 +1,54 @@
--- Nothing lost: for every landing table, staged rows + quarantined rows +
--- collapsed exact duplicates = rows loaded from its files. Counted from the
--- models themselves, not from a shared flag, so a filter bug in any one of them
--- shows here.
+-- Nothing lost: for every landing table, each row of the current file versions
+-- is either quarantined (in fct_quarantine) or has an identical row in its stg_
+-- model, and the stg_ model holds nothing else. Counted from the models
+-- themselves, so a filter bug in any one of them shows here.
 {%- set tables = tally.landing_tables() %}
 
-with counts as (
+with problems as (
     {%- for service, table in tables %}
+    {%- set stg = ref('stg_' ~ service ~ '__' ~ table) %}
+    {%- set columns = [] %}
+    {%- for column in adapter.get_columns_in_relation(stg) if not column.name.startswith('_') %}
+    {%- do columns.append(column.name) %}
+    {%- endfor %}
     select
         {{ tally.sql_string(service ~ '/' ~ table) }} as landing_table,
-        (select count(*) from {{ ref('raw_' ~ service ~ '__' ~ table) }}) as loaded_rows,
-        (select count(*) from {{ ref('stg_' ~ service ~ '__' ~ table) }}) as staged_rows,
+        (select count(*) from ({{ tally.current_rows(ref('raw_' ~ service ~ '__' ~ table)) }}) as raw_rows)
+            - (select count(*) from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as base_rows)
+            as rows_lost_in_parsing,
         (
-            select count(*) from {{ ref('fct_quarantine') }}
-            where service = {{ tally.sql_string(service) }}
-                and table_name = {{ tally.sql_string(table) }}
-        ) as quarantined_rows,
+            select count(*)
+            from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
+            where clean.quarantine_reason is null
+                and not exists (
+                    select 1 from {{ stg }} as staged
+                    where
+                        {%- for column in columns %}
+                        staged.{{ column }} is not distinct from clean.{{ column }}{{ " and" if not loop.last }}
+                        {%- endfor %}
+                )
+        ) as clean_rows_not_staged,
         (
-            select count(*) from {{ ref('base_' ~ service ~ '__' ~ table) }}
-            where is_collapsed_duplicate
-        ) as collapsed_rows
+            select count(*)
+            from {{ ref('fct_quarantine') }} as quarantine
+            where quarantine.service = {{ tally.sql_string(service) }}
+                and quarantine.table_name = {{ tally.sql_string(table) }}
+        ) - (
+            select count(*)
+            from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as bad
+            where bad.quarantine_reason is not null
+        ) as quarantine_difference,
+        (
+            select count(*)
+            from {{ stg }} as staged
+            where not exists (
+                select 1
+                from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
+                where clean._source_file = staged._source_file
+                    and clean._source_row = staged._source_row
+                    and clean.quarantine_reason is null
+            )
+        ) as staged_rows_without_a_landing_row
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -26,5 +56,8 @@ with counts as (
 )
 
 select *
-from counts
-where loaded_rows <> staged_rows + quarantined_rows + collapsed_rows
+from problems
+where rows_lost_in_parsing <> 0
+    or clean_rows_not_staged <> 0
+    or quarantine_difference <> 0
+    or staged_rows_without_a_landing_row <> 0

@@ -18,7 +18,8 @@ totals as (
             min(currency)
         ) as currency,
         min(posted_at) as first_posted_at,
-        count(*) as posting_count
+        count(*) as posting_count,
+        max(_consumed_load_id) as _consumed_load_id
     from payment_postings
     group by payment_id
 )

@@ -14,7 +14,8 @@ settleable as (
         currency,
         status,
         created_at,
-        updated_at
+        updated_at,
+        _consumed_load_id
     from payments
     where status in ('captured', 'refunded')
 )

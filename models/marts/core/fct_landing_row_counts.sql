@@ -1,4 +1,6 @@
-{%- set tables = tally.landing_tables() -%}
+-- Per landing table: rows in the current version of its files, and where each
+-- went (staged, quarantined, or collapsed as an exact duplicate).
+{% set tables = tally.landing_tables() -%}
 
 with
 {%- for service, table in tables %}
@@ -8,10 +10,10 @@ with
         {{ tally.sql_string(table) }} as table_name,
         count(distinct _source_file) as file_count,
         count(*) as loaded_rows,
-        sum(case when quarantine_reason is null and not is_collapsed_duplicate then 1 else 0 end) as staged_rows,
+        sum(case when quarantine_reason is null then 1 else 0 end) as clean_rows,
         sum(case when quarantine_reason is not null then 1 else 0 end) as quarantined_rows,
-        sum(case when is_collapsed_duplicate then 1 else 0 end) as collapsed_duplicate_rows
-    from {{ ref('base_' ~ service ~ '__' ~ table) }}
+        (select count(*) from {{ ref('stg_' ~ service ~ '__' ~ table) }}) as staged_rows
+    from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as current_version
 ),
 {%- endfor %}
 
@@ -29,7 +31,7 @@ select
     table_name,
     file_count,
     loaded_rows,
-    coalesce(staged_rows, 0) as staged_rows,
+    staged_rows,
     coalesce(quarantined_rows, 0) as quarantined_rows,
-    coalesce(collapsed_duplicate_rows, 0) as collapsed_duplicate_rows
+    coalesce(clean_rows, 0) - staged_rows as collapsed_duplicate_rows
 from unioned

@@ -10,7 +10,7 @@ with
         _source_row as source_row,
         quarantine_reason as reason,
         raw_record
-    from {{ ref('base_' ~ service ~ '__' ~ table) }}
+    from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as current_version
     where quarantine_reason is not null
 ),
 {%- endfor %}

@@ -1,19 +1,10 @@
-with base as (
-    select * from {{ ref('base_processing__reports') }}
-),
-
-renamed as (
-    select
-        processing_id,
-        service,
-        result,
-        dependents,
-        reported_at,
-        _source_file,
-        _source_row
-    from base
-    where quarantine_reason is null
-        and not is_collapsed_duplicate
-)
-
-select * from renamed
+{{ tally.staged(
+    ref('base_processing__reports'),
+    [
+        'processing_id',
+        'service',
+        'result',
+        'dependents',
+        'reported_at',
+    ]
+) }}

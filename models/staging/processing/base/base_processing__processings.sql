@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
     ref('raw_processing__processings'),
