@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt
+from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.settings import Settings, now_as_of
 from orchestration.warehouse.duckdb_files import prepare_working_copy, publish
 
@@ -25,6 +26,7 @@ class BuildResult:
     as_of: str
     published: bool
     seconds: float
+    landing: LandingChanges | None = None
 
 
 @contextmanager
@@ -52,7 +54,8 @@ def dbt_args(command: str, settings: Settings, extra: list[str] | None = None) -
         project,
         "--target",
         settings.target,
-        "--log-level", "none",
+        "--log-level",
+        "none",
         "--no-use-colors",
         *(extra or []),
     ]
@@ -78,6 +81,7 @@ def build(
     working = settings.build_duckdb_path
     echo(f"Tally build: as_of {as_of}, landing {settings.landing_dir}, target {settings.target}")
     echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+    versions_before = read_versions(working)
 
     extra = ["--full-refresh"] if full_refresh else []
     if select:
@@ -94,7 +98,9 @@ def build(
         outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks)
 
     published = False
+    landing = None
     if not outcome.has_errors:
+        landing = LandingChanges.between(versions_before, read_versions(working))
         publish(working, settings.duckdb_path)
         published = True
-    return BuildResult(outcome, as_of, published, time.monotonic() - started)
+    return BuildResult(outcome, as_of, published, time.monotonic() - started, landing)

@@ -107,6 +107,8 @@ def _build(args: argparse.Namespace) -> int:
     )
     for problem in outcome.warnings:
         print(f"  warning: {problem.describe()}")
+    if result.landing is not None:
+        print(result.landing.describe())
     summaries, quarantined = read_summary(settings.duckdb_path)
     print(format_summary(summaries, quarantined))
     broken = {**outcome.broken_reconciliations, **outcome.warned_reconciliations}

@@ -1,0 +1,58 @@
+-- Every version of every landing file ever loaded: when, its size and checksum,
+-- its rows, and whether it was new, a changed re-delivery or a removal. The
+-- current version of each file is what staging reads.
+{% set tables = tally.landing_tables() -%}
+
+with
+{%- for service, table in tables %}
+{{ service }}__{{ table }} as (
+    select
+        {{ tally.sql_string(service) }} as service,
+        {{ tally.sql_string(table) }} as table_name,
+        _source_file as source_file,
+        _load_id as load_id,
+        max(_loaded_at) as loaded_at,
+        max(_source_size) as size_bytes,
+        max(_source_checksum) as checksum,
+        count(_source_row) as row_count
+    from {{ ref('raw_' ~ service ~ '__' ~ table) }}
+    group by _source_file, _load_id
+),
+{%- endfor %}
+
+unioned as (
+    {%- for service, table in tables %}
+    select * from {{ service }}__{{ table }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (
+            partition by service, table_name, source_file order by load_id
+        ) as version_number,
+        max(load_id) over (partition by service, table_name, source_file) as latest_load_id
+    from unioned
+)
+
+select
+    service,
+    table_name,
+    source_file,
+    load_id,
+    version_number,
+    case
+        when checksum is null then 'removed'
+        when version_number = 1 then 'new'
+        else 'changed'
+    end as change,
+    loaded_at,
+    size_bytes,
+    checksum,
+    row_count,
+    load_id = latest_load_id as is_current
+from versions
