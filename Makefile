@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo test lint format docs clean
+.PHONY: install demo test lint format docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ docs: install
 test: install
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/incremental.py
+	$(BIN)/python bench/channel_health.py
 
 lint: install
 	$(BIN)/ruff check orchestration tests
