@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -35,13 +34,28 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from orchestration.generate.delivery import deliver_days
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
 RESULTS = PROJECT_DIR / "bench" / "results" / "incremental.json"
 START = date(2026, 9, 1)
 DAYS = 61
-RECON_PATH = ("landing", "staging", "reconciliation", "history")
-RECON_MARTS = ("fct_recon_breaks", "fct_recon_window_summary", "fct_break_lifecycle")
+# models of the reconciliation path: landing, staging, side preparation,
+# reconciliations, history and the reconciliation marts
+RECON_PATH_PREFIXES = (
+    "raw_",
+    "base_",
+    "stg_",
+    "int_recon",
+    "int_payments",
+    "int_ledger",
+    "recon_",
+    "hist_",
+    "fct_recon_breaks",
+    "fct_recon_window_summary",
+    "fct_break_lifecycle",
+)
 
 
 def as_of(day: int) -> str:
@@ -49,15 +63,9 @@ def as_of(day: int) -> str:
 
 
 def deliver(source: Path, landing: Path, first_day: int, last_day: int) -> None:
-    low, high = START + timedelta(days=first_day - 1), START + timedelta(days=last_day - 1)
-    for file in source.glob("*/*/*.csv"):
-        if file.parts[-3] == "_expected":
-            continue
-        day = date.fromisoformat(re.search(r"(\d{4}-\d{2}-\d{2})", file.name).group(1))
-        if low <= day <= high:
-            target = landing / file.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
+    deliver_days(
+        source, landing, START + timedelta(days=first_day - 1), START + timedelta(days=last_day - 1)
+    )
 
 
 def tally_build(landing: Path, database: Path, day: int) -> dict:
@@ -87,13 +95,7 @@ def tally_build(landing: Path, database: Path, day: int) -> dict:
     results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
     models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
     recon_path = [
-        r
-        for r in models
-        if r["unique_id"].split(".")[-1].split("_")[0] in ("raw", "base", "stg", "recon", "hist")
-        or r["unique_id"].split(".")[-1] in RECON_MARTS
-        or r["unique_id"].split(".")[-1].startswith("int_recon")
-        or r["unique_id"].split(".")[-1].startswith("int_payments")
-        or r["unique_id"].split(".")[-1].startswith("int_ledger")
+        r for r in models if r["unique_id"].split(".")[-1].startswith(RECON_PATH_PREFIXES)
     ]
     return {
         "wall_s": seconds,
@@ -184,7 +186,8 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")
         print(
-            f"\n{'case':<12} {'wall min':>9} {'wall med':>9} {'models med':>11} {'recon path med':>15}"
+            f"\n{'case':<12} {'wall min':>9} {'wall med':>9} "
+            f"{'models med':>11} {'recon path med':>15}"
         )
         for name, case in cases.items():
             print(

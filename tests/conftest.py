@@ -84,18 +84,47 @@ def empty_landing(root: Path) -> Path:
     return root
 
 
-def run_tally(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def tally_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without TALLY_* settings, plus `env`."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
     environment["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
     environment.update(env or {})
+    return environment
+
+
+def run_tally(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(TALLY), *args],
         cwd=PROJECT_DIR,
-        env=environment,
+        env=tally_environment(env),
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def build_args(landing: Path, database: Path, as_of: str | None = None) -> list[str]:
+    """`build` with a landing folder and DuckDB file (and as_of), without progress lines."""
+    args = ["build", "--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    return args + (["--as-of", as_of] if as_of else [])
+
+
+def run_build(
+    landing: Path,
+    database: Path,
+    as_of: str | None = None,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Runs `tally build`; the caller checks the result."""
+    return run_tally(*build_args(landing, database, as_of), *extra, env=env)
+
+
+def build_ok(landing: Path, database: Path, as_of: str, *extra: str) -> str:
+    """Runs `tally build`, asserts it succeeded, returns its output."""
+    built = run_build(landing, database, as_of, *extra)
+    assert built.returncode == 0, built.stderr + built.stdout
+    return built.stdout
 
 
 def query(database: Path, sql: str) -> list[tuple]:

@@ -8,27 +8,18 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, query, write_csv
+from conftest import HEADERS, query, run_build, write_csv
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2026-11-10T00:00:00Z"
 
 
-def build(tally, landing: Path, database: Path):
-    return tally(
-        "build",
-        "--landing",
-        str(landing),
-        "--duckdb-path",
-        str(database),
-        "--as-of",
-        AS_OF,
-        "--quiet",
-    )
+def build(landing: Path, database: Path):
+    return run_build(landing, database, AS_OF)
 
 
-def test_bad_values_are_quarantined_with_the_column_named(tally, landing, database):
+def test_bad_values_are_quarantined_with_the_column_named(landing, database):
     write_csv(
         landing / "accounts/signups/day1.csv",
         HEADERS["accounts/signups"],
@@ -79,7 +70,7 @@ def test_bad_values_are_quarantined_with_the_column_named(tally, landing, databa
             },
         ],
     )
-    result = build(tally, landing, database)
+    result = build(landing, database)
     assert result.returncode == 0, result.stderr + result.stdout
 
     rows = query(
@@ -109,15 +100,13 @@ def test_bad_values_are_quarantined_with_the_column_named(tally, landing, databa
     assert staged == [("usr_ok",)]
 
 
-def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(
-    tally, landing, database
-):
+def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(landing, database):
     write_csv(
         landing / "accounts/signups/day1.csv",
         HEADERS["accounts/signups"],
         [{"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}],
     )
-    first = build(tally, landing, database)
+    first = build(landing, database)
     assert first.returncode == 0, first.stderr + first.stdout
     before = query(database, "select * from marts.fct_recon_breaks order by all")
     assert before, "the signup without a wallet is a break"
@@ -127,7 +116,7 @@ def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(
         ["wallet_id", "user_id", "created_at"],  # no currency
         [{"wallet_id": "w1", "user_id": "usr_1", "created_at": "2026-11-01T00:01:00Z"}],
     )
-    second = build(tally, landing, database)
+    second = build(landing, database)
     assert second.returncode != 0
     assert str(broken) in second.stderr
     assert "currency" in second.stderr
@@ -135,32 +124,32 @@ def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(
     assert query(database, "select * from marts.fct_recon_breaks order by all") == before
 
 
-def test_invalid_csv_fails_naming_the_file(tally, landing, database):
+def test_invalid_csv_fails_naming_the_file(landing, database):
     bad = landing / "psp/settlements/broken.csv"
     bad.write_text(
         ",".join(HEADERS["psp/settlements"]) + '\ns1,p1,100,USD,SETTLED,"2026-11-01T00:00:00Z,B1\n',
         encoding="utf-8",
     )
-    result = build(tally, landing, database)
+    result = build(landing, database)
     assert result.returncode != 0
     assert "broken.csv" in result.stderr
     assert not database.exists(), "nothing is published by a failed first build"
 
 
-def test_missing_table_folder_fails_naming_it(tally, landing, database):
+def test_missing_table_folder_fails_naming_it(landing, database):
     for file in (landing / "gateway/attempts").iterdir():
         file.unlink()
     (landing / "gateway/attempts").rmdir()
-    result = build(tally, landing, database)
+    result = build(landing, database)
     assert result.returncode != 0
     assert "gateway/attempts" in result.stderr
     assert "missing" in result.stderr
 
 
-def test_table_folder_without_files_is_zero_rows(tally, landing, database):
+def test_table_folder_without_files_is_zero_rows(landing, database):
     for file in (landing / "processing/reports").iterdir():
         file.unlink()
-    result = build(tally, landing, database)
+    result = build(landing, database)
     assert result.returncode == 0, result.stderr + result.stdout
     counts = query(
         database,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, empty_landing, query, run_tally, write_csv
+from conftest import HEADERS, build_ok, empty_landing, query, run_tally, write_csv
 
 from orchestration.generate.channel_watch import Attempt, detect, parent_of
 
@@ -30,21 +30,6 @@ INCIDENT_COLUMNS = (
 )
 
 
-def build(landing: Path, database: Path, as_of: str) -> str:
-    built = run_tally(
-        "build",
-        "--landing",
-        str(landing),
-        "--duckdb-path",
-        str(database),
-        "--as-of",
-        as_of,
-        "--quiet",
-    )
-    assert built.returncode == 0, built.stderr + built.stdout
-    return built.stdout
-
-
 def incidents(database: Path) -> list[dict]:
     columns = ", ".join(INCIDENT_COLUMNS)
     rows = query(database, f"select {columns} from marts.fct_channel_incidents order by 1")
@@ -62,7 +47,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     generated = run_tally("generate", "--out", str(landing), "--seed", "42")
     assert generated.returncode == 0, generated.stderr
     manifest = json.loads((landing / "_expected/manifest.json").read_text())
-    build(landing, database, manifest["as_of"])
+    build_ok(landing, database, manifest["as_of"])
     with (landing / "_expected/channel_incidents.csv").open(newline="") as handle:
         truth = list(csv.DictReader(handle))
     rules = {
@@ -337,7 +322,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
         header,
         [dict(zip(header, row, strict=True)) for row in QUIET_ATTEMPTS],
     )
-    stdout = build(landing, database, NIGHT_AS_OF)
+    stdout = build_ok(landing, database, NIGHT_AS_OF)
     assert "channel_incident_is_ongoing" in stdout, "an ongoing incident warns"
     return database
 

@@ -21,7 +21,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module", params=[7, 2026], ids=lambda seed: f"seed{seed}")
 def demo(request, tmp_path_factory) -> dict:
-    from conftest import run_tally
+    from conftest import build_ok, run_tally
 
     root = tmp_path_factory.mktemp(f"demo{request.param}")
     landing = root / "landing"
@@ -29,18 +29,8 @@ def demo(request, tmp_path_factory) -> dict:
     generated = run_tally("generate", "--out", str(landing), "--seed", str(request.param))
     assert generated.returncode == 0, generated.stderr
     manifest = json.loads((landing / "_expected/manifest.json").read_text())
-    built = run_tally(
-        "build",
-        "--landing",
-        str(landing),
-        "--duckdb-path",
-        str(database),
-        "--as-of",
-        manifest["as_of"],
-        "--quiet",
-    )
-    assert built.returncode == 0, built.stderr + built.stdout
-    return {"landing": landing, "database": database, "manifest": manifest, "stdout": built.stdout}
+    stdout = build_ok(landing, database, manifest["as_of"])
+    return {"landing": landing, "database": database, "manifest": manifest, "stdout": stdout}
 
 
 def test_open_breaks_equal_the_ground_truth(demo):

@@ -12,7 +12,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, PROJECT_DIR, TALLY, query, run_tally, write_csv
+from conftest import (
+    HEADERS,
+    PROJECT_DIR,
+    TALLY,
+    build_ok,
+    query,
+    run_tally,
+    tally_environment,
+    write_csv,
+)
+
+from orchestration.generate.delivery import deliver_days
 
 pytestmark = pytest.mark.slow
 
@@ -54,32 +65,12 @@ def as_of(day: int) -> str:
 
 
 def deliver(source: Path, landing: Path, last_day: int) -> None:
-    """Copies the files of days 1..last_day, as services deliver them daily."""
-    cutoff = START + timedelta(days=last_day - 1)
-    for file in source.glob("*/*/*.csv"):
-        if file.parts[-3] == "_expected":
-            continue
-        day = date.fromisoformat(re.search(r"(\d{4}-\d{2}-\d{2})", file.name).group(1))
-        target = landing / file.relative_to(source)
-        if day <= cutoff and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
+    """Delivers the files of days 1..last_day, as services deliver them daily."""
+    deliver_days(source, landing, START, START + timedelta(days=last_day - 1))
 
 
 def build(landing: Path, database: Path, day: int, *extra: str) -> str:
-    built = run_tally(
-        "build",
-        "--landing",
-        str(landing),
-        "--duckdb-path",
-        str(database),
-        "--as-of",
-        as_of(day),
-        "--quiet",
-        *extra,
-    )
-    assert built.returncode == 0, built.stderr + built.stdout
-    return built.stdout
+    return build_ok(landing, database, as_of(day), *extra)
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +95,7 @@ def kill_midway(landing: Path, database: Path, day: int) -> None:
             as_of(day),
         ],
         cwd=PROJECT_DIR,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("TALLY_")},
-            "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        },
+        env=tally_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, run_build
 
 pytestmark = pytest.mark.slow
 
@@ -22,19 +22,11 @@ def project_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def build_in(project: Path, tally, landing: Path, database: Path):
-    return tally(
-        "build",
-        "--landing",
-        str(landing),
-        "--duckdb-path",
-        str(database),
-        "--quiet",
-        env={"TALLY_PROJECT_DIR": str(project)},
-    )
+def build_in(project: Path, landing: Path, database: Path):
+    return run_build(landing, database, env={"TALLY_PROJECT_DIR": str(project)})
 
 
-def test_reconciliation_without_its_test_fails(project_copy, tally, landing, database):
+def test_reconciliation_without_its_test_fails(project_copy, landing, database):
     marts_yml = project_copy / "models/marts/reconciliation/_reconciliation__marts.yml"
     text = marts_yml.read_text()
     entry = (
@@ -43,17 +35,17 @@ def test_reconciliation_without_its_test_fails(project_copy, tally, landing, dat
     )
     assert entry in text
     marts_yml.write_text(text.replace(entry, ""))
-    result = build_in(project_copy, tally, landing, database)
+    result = build_in(project_copy, landing, database)
     assert result.returncode == 1
     assert "'wallet_credit' has no recon_has_no_open_breaks test" in result.stderr
 
 
-def test_unregistered_reconciliation_model_fails(project_copy, tally, landing, database):
+def test_unregistered_reconciliation_model_fails(project_copy, landing, database):
     project_yml = project_copy / "dbt_project.yml"
     text = project_yml.read_text()
     assert "    - payments_ledger\n" in text
     project_yml.write_text(text.replace("    - payments_ledger\n", ""))
-    result = build_in(project_copy, tally, landing, database)
+    result = build_in(project_copy, landing, database)
     assert result.returncode == 1
     assert "recon_payments_ledger declares a reconciliation" in result.stderr
     assert "tally_reconciliations" in result.stderr
