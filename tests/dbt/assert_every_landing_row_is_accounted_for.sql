@@ -2,10 +2,8 @@
 -- is either quarantined (in fct_quarantine) or has an identical row in its stg_
 -- model, and the stg_ model holds nothing else. Counted from the models
 -- themselves, so a filter bug in any one of them shows here.
-{%- set tables = tally.landing_tables() %}
-
 with problems as (
-    {%- for service, table in tables %}
+    {% call(service, table) tally.union_landing_tables() %}
     {%- set stg = ref('stg_' ~ service ~ '__' ~ table) %}
     {%- set columns = [] %}
     {%- for column in adapter.get_columns_in_relation(stg) if not column.name.startswith('_') %}
@@ -49,10 +47,7 @@ with problems as (
                     and clean.quarantine_reason is null
             )
         ) as staged_rows_without_a_landing_row
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {%- endcall %}
 )
 
 select *

@@ -1,11 +1,8 @@
 -- Every version of every landing file ever loaded: when, its size and checksum,
 -- its rows, and whether it was new, a changed re-delivery or a removal. The
 -- current version of each file is what staging reads.
-{% set tables = tally.landing_tables() -%}
-
-with
-{%- for service, table in tables %}
-{{ service }}__{{ table }} as (
+with unioned as (
+    {% call(service, table) tally.union_landing_tables() %}
     select
         {{ tally.sql_string(service) }} as service,
         {{ tally.sql_string(table) }} as table_name,
@@ -17,16 +14,7 @@ with
         count(_source_row) as row_count
     from {{ ref('raw_' ~ service ~ '__' ~ table) }}
     group by _source_file, _load_id
-),
-{%- endfor %}
-
-unioned as (
-    {%- for service, table in tables %}
-    select * from {{ service }}__{{ table }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {%- endcall %}
 ),
 
 versions as (

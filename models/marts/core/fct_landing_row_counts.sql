@@ -1,10 +1,7 @@
 -- Per landing table: rows in the current version of its files, and where each
 -- went (staged, quarantined, or collapsed as an exact duplicate).
-{% set tables = tally.landing_tables() -%}
-
-with
-{%- for service, table in tables %}
-{{ service }}__{{ table }} as (
+with unioned as (
+    {% call(service, table) tally.union_landing_tables() %}
     select
         {{ tally.sql_string(service) }} as service,
         {{ tally.sql_string(table) }} as table_name,
@@ -14,16 +11,7 @@ with
         sum(case when quarantine_reason is not null then 1 else 0 end) as quarantined_rows,
         (select count(*) from {{ ref('stg_' ~ service ~ '__' ~ table) }}) as staged_rows
     from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as current_version
-),
-{%- endfor %}
-
-unioned as (
-    {%- for service, table in tables %}
-    select * from {{ service }}__{{ table }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {%- endcall %}
 )
 
 select

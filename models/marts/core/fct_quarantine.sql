@@ -1,8 +1,5 @@
-{%- set tables = tally.landing_tables() -%}
-
-with
-{%- for service, table in tables %}
-{{ service }}__{{ table }} as (
+with unioned as (
+    {% call(service, table) tally.union_landing_tables() %}
     select
         {{ tally.sql_string(service) }} as service,
         {{ tally.sql_string(table) }} as table_name,
@@ -12,16 +9,7 @@ with
         raw_record
     from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as current_version
     where quarantine_reason is not null
-),
-{%- endfor %}
-
-unioned as (
-    {%- for service, table in tables %}
-    select * from {{ service }}__{{ table }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {%- endcall %}
 )
 
 select
