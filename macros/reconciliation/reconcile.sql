@@ -157,28 +157,12 @@ select * from outcomes
 
 union all
 
--- keys recomputed that exist no more: delete+insert removes their old row
+-- keys recomputed that exist no more: their old row, marked, so delete+insert
+-- removes it (the post-hook then deletes the marker)
 select
-    {{ tally.sql_string(spec.name) }} as recon_name,
-    cast(null as timestamp) as window_start,
-    gone.record_key,
-    {%- for column in ['outcome', 'mismatched_columns'] %}
-    cast(null as varchar) as {{ column }},
+    {%- for column in tally.recon_columns() + ['_left_consumed_load_id', '_right_consumed_load_id', '_as_of', '_spec_hash'] %}
+    gone.{{ column }},
     {%- endfor %}
-    cast(null as bigint) as left_count,
-    cast(null as bigint) as right_count,
-    cast(null as timestamp) as left_record_at,
-    cast(null as timestamp) as right_record_at,
-    cast(null as decimal(18, 4)) as left_amount,
-    cast(null as decimal(18, 4)) as right_amount,
-    cast(null as decimal(18, 4)) as amount_diff,
-    {%- for column in ['status', 'owner', 'severity'] %}
-    cast(null as varchar) as {{ column }},
-    {%- endfor %}
-    cast(null as bigint) as _left_consumed_load_id,
-    cast(null as bigint) as _right_consumed_load_id,
-    cast(null as timestamp) as _as_of,
-    cast(null as varchar) as _spec_hash,
     true as _tombstone
 from {{ this }} as gone
 where
@@ -188,6 +172,16 @@ where
     {%- endif %}
     not exists (select 1 from outcomes where outcomes.record_key = gone.record_key)
 {%- endif %}
+{%- endmacro %}
+
+{#- The columns of a reconciliation's outcome rows that the marts read (the
+    recon_ tables add their incremental bookkeeping, starting with `_`). -#}
+{% macro recon_columns() -%}
+    {{ return([
+        'recon_name', 'window_start', 'record_key', 'outcome', 'mismatched_columns',
+        'left_count', 'right_count', 'left_record_at', 'right_record_at',
+        'left_amount', 'right_amount', 'amount_diff', 'status', 'owner', 'severity',
+    ]) }}
 {%- endmacro %}
 
 {#- True when every key must be recomputed: first or full-refresh build, a side

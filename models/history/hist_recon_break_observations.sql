@@ -7,7 +7,7 @@ with outcomes as (
     where outcome <> 'matched'
 ),
 
--- a key duplicated on both sides is one break per side
+-- a key duplicated on both sides is one break per side; other breaks have no side
 sides as (
     select 'left' as side
     union all
@@ -29,30 +29,12 @@ breaks as (
         outcomes.owner,
         outcomes.severity
     from outcomes
-    inner join sides
+    left join sides
         on outcomes.outcome = 'duplicate_key'
         and (
             (sides.side = 'left' and outcomes.left_count > 1)
             or (sides.side = 'right' and outcomes.right_count > 1)
         )
-
-    union all
-
-    select
-        recon_name,
-        record_key,
-        outcome as break_type,
-        cast(null as varchar) as side,
-        window_start,
-        mismatched_columns,
-        left_amount,
-        right_amount,
-        amount_diff,
-        status,
-        owner,
-        severity
-    from outcomes
-    where outcome <> 'duplicate_key'
 )
 
 select
