@@ -114,17 +114,26 @@
         ~ tally.sql_string(folder ~ '/*.csv') ~ ") order by filename"
     ) -%}
     {%- set loaded = tally._loaded_versions() -%}
+    {%- set files = [] -%}
+    {%- set unsure = [] -%}
     {%- for path, size, modified_at in listing.rows -%}
         {%- set path = path | string -%}
         {%- set relative = path[(landing | length) + 1:] if path.startswith(landing ~ '/') else path -%}
-        {%- set previous = loaded.get(relative) -%}
-        {%- set checksum = none -%}
-        {%- if previous is none
-            or previous.size != size
-            or previous.modified_at != modified_at
-            or previous.racy -%}
-            {%- set checksum = run_query("select md5(content) from read_blob(" ~ tally.sql_string(path) ~ ")").columns[0].values()[0] -%}
+        {%- set previous = loaded.pop(relative, none) -%}
+        {%- do files.append((path, relative, size, modified_at, previous)) -%}
+        {%- if previous is none or previous.size != size or previous.modified_at != modified_at or previous.racy -%}
+            {%- do unsure.append(tally.sql_string(path)) -%}
         {%- endif -%}
+    {%- endfor -%}
+    {#- one read of the files whose content may have changed -#}
+    {%- set checksums = {} -%}
+    {%- if unsure -%}
+        {%- for path, checksum in run_query("select filename, md5(content) from read_blob([" ~ unsure | join(', ') ~ "])").rows -%}
+            {%- do checksums.update({path | string: checksum}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for path, relative, size, modified_at, previous in files -%}
+        {%- set checksum = checksums.get(path) -%}
         {%- if checksum is not none and (previous is none or previous.checksum != checksum) -%}
             {%- set file = tally._checked_file(path, relative, columns) -%}
             {%- do file.update({'size': size, 'modified_at': modified_at, 'checksum': checksum}) -%}
@@ -133,7 +142,6 @@
             {%- endif -%}
             {%- do found.append(file) -%}
         {%- endif -%}
-        {%- do loaded.pop(relative, none) -%}
     {%- endfor -%}
     {%- for relative in loaded -%}
         {{ log("Tally: " ~ relative ~ " is no longer in the landing folder; its rows leave staging (they stay in the landing table as a superseded version)", info=true) }}
@@ -143,7 +151,7 @@
 {%- endmacro %}
 
 {#- Latest loaded version of each file of this table still present at its last
-    load: {relative path: version}. -#}
+    load: {relative path: version}, read from the version marker rows. -#}
 {% macro _loaded_versions() -%}
     {%- set versions = {} -%}
     {%- if not is_incremental() -%}
@@ -153,7 +161,7 @@
         "select _source_file, _source_size, strftime(_source_modified_at, '%Y-%m-%d %H:%M:%S.%f'), _source_checksum, "
         ~ "_source_modified_at >= _loaded_at - interval 2 seconds "
         ~ "from (select *, row_number() over (partition by _source_file order by _load_id desc) as version_rank "
-        ~ "from (select distinct _source_file, _source_size, _source_modified_at, _source_checksum, _load_id, _loaded_at from " ~ this ~ ")) "
+        ~ "from " ~ this ~ " where _source_row is null) "
         ~ "where version_rank = 1"
     ).rows -%}
     {%- for file, size, modified_at, checksum, racy in rows if checksum is not none -%}

@@ -38,7 +38,8 @@ latest_versions as (
         _source_file,
         max(_load_id) as latest_load_id
     from base
-    where _source_file in (select _source_file from new_rows)
+    where _source_row is null  -- the version markers (see landing_table())
+        and _source_file in (select _source_file from new_rows)
     group by _source_file
 ),
 
@@ -115,7 +116,7 @@ select * from renamed
     {%- set superseded = run_query(
         "select count(*) from (select _source_file, max(_load_id) as staged_load_id from " ~ this
         ~ " group by _source_file) as staged inner join (select _source_file, max(_load_id) as latest_load_id from "
-        ~ base ~ " group by _source_file) as loaded on staged._source_file = loaded._source_file"
+        ~ base ~ " where _source_row is null group by _source_file) as loaded on staged._source_file = loaded._source_file"
         ~ " where loaded.latest_load_id > staged.staged_load_id"
     ).columns[0].values()[0] -%}
     {%- if superseded > 0 -%}
@@ -133,6 +134,7 @@ select * from renamed
     inner join (
         select _source_file, max(_load_id) as latest_load_id
         from {{ relation }}
+        where _source_row is null  -- the version markers (see landing_table())
         group by _source_file
     ) as latest
         on loaded._source_file = latest._source_file
