@@ -49,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
         help=f"exit {EXIT_BREAKS} when a reconciliation has open breaks",
     )
     build.add_argument("--quiet", action="store_true", help="no per-node progress lines")
+
+    alert = commands.add_parser(
+        "alert", help="send trigger/resolve events for broken windows and channel incidents"
+    )
+    alert.add_argument(
+        "--webhook",
+        help="send every event to this URL, overriding the routing file "
+        "(env TALLY_ALERT_WEBHOOK_URL)",
+    )
+    alert.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
     return parser
 
 
@@ -123,9 +133,27 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _alert(args: argparse.Namespace) -> int:
+    from orchestration.alerts import run_alerts
+    from orchestration.alerts.routing import RoutingError
+    from orchestration.warehouse.marts import MartsUnavailable
+
+    try:
+        settings = Settings.from_env(duckdb_path=args.duckdb_path)
+        run = run_alerts(settings, webhook=args.webhook)
+    except (RoutingError, MartsUnavailable, TimeoutError, ValueError) as error:
+        print(f"tally alert: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(run.describe())
+    if not run.ok:
+        print(f"tally alert: {run.problem()}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "build": _build}
+    handlers = {"generate": _generate, "build": _build, "alert": _alert}
     return handlers[args.command](args)
 
 

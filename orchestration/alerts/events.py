@@ -1,0 +1,352 @@
+"""What should be paging right now, read from the published marts, and the
+PagerDuty Events API v2 bodies that say so.
+
+Two kinds of alert, both generic over whatever the marts hold:
+- a reconciliation window with `window_status = 'breaks'` in
+  `fct_recon_window_summary` (any reconciliation: the owner and severity come
+  from `dim_reconciliations`, else from its breaks in `fct_recon_breaks`);
+  dedup key `<recon_name>/<window_start>`;
+- a payment channel incident in `fct_channel_incidents` that is not the
+  consequence of a channel-wide incident (`parent_incident_id` is null: its
+  merchants' incidents are listed in the parent's details instead of paging
+  separately); dedup key `channel/<channel>[/<merchant_id>]/<started_at>`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from orchestration.settings import Settings
+from orchestration.warehouse.marts import read_rows, table_exists
+
+SOURCE = "tally"
+SEVERITIES = ("critical", "error", "warning", "info")
+DEFAULT_SEVERITY = "error"
+UNOWNED = "unowned"
+# Channel incidents have no YAML owner: they page the payments on-call as
+# critical (a channel failing is money not coming in). Route them with the
+# keyword `channel` in the routing file.
+CHANNEL_COMPONENT = "channel"
+CHANNEL_OWNER = "payments-oncall"
+CHANNEL_SEVERITY = "critical"
+
+BROKEN_WINDOWS_SQL = """
+with owners_from_breaks as (
+    select recon_name, min(owner) as owner, min(severity) as severity
+    from marts.fct_recon_breaks
+    group by recon_name
+)
+
+select
+    summary.recon_name,
+    summary.window_start,
+    summary.window_end,
+    summary.window_status,
+    summary.left_count,
+    summary.right_count,
+    summary.matched_count,
+    summary.pending_count,
+    summary.missing_in_right_count,
+    summary.missing_in_left_count,
+    summary.mismatch_count,
+    summary.duplicate_count,
+    summary.left_amount,
+    summary.right_amount,
+    summary.amount_diff,
+    coalesce(registry.owner, owners_from_breaks.owner) as owner,
+    coalesce(registry.severity, owners_from_breaks.severity) as severity,
+    registry.window_grain,
+    registry.left_side,
+    registry.right_side
+from marts.fct_recon_window_summary as summary
+left join marts.dim_reconciliations as registry
+    on summary.recon_name = registry.recon_name
+left join owners_from_breaks
+    on summary.recon_name = owners_from_breaks.recon_name
+where summary.window_status = 'breaks'
+"""
+
+WINDOW_SQL = """
+select recon_name, window_start, window_end, window_status, left_count, right_count,
+    matched_count, pending_count, missing_in_right_count, missing_in_left_count,
+    mismatch_count, duplicate_count, left_amount, right_amount, amount_diff
+from marts.fct_recon_window_summary
+where recon_name = ? and window_start = ?
+"""
+
+INCIDENTS_SQL = """
+select
+    incidents.incident_id,
+    incidents.channel,
+    incidents.merchant_id,
+    incidents.started_at,
+    incidents.ended_at,
+    incidents.peak_failure_rate,
+    incidents.window_seconds,
+    incidents.failed_attempts,
+    incidents.total_attempts,
+    incidents.top_failure_reasons,
+    incidents.parent_incident_id
+from marts.fct_channel_incidents as incidents
+"""
+
+
+@dataclass
+class Alert:
+    """One thing that pages: a broken window or a channel incident."""
+
+    dedup_key: str
+    kind: str  # window | channel
+    component: str
+    owner: str
+    severity: str
+    active: bool  # broken now / incident not ended
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)
+
+
+def iso(value: Any) -> str | None:
+    """A UTC timestamp from the marts as ISO 8601 with `Z` (the dedup key format)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def window_key(recon_name: str, window_start: Any) -> str:
+    return f"{recon_name}/{iso(window_start)}"
+
+
+def plain(value: Any) -> Any:
+    """JSON-friendly values: amounts as exact decimal text, counts as integers."""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return "0" if text in ("-0", "") else text
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return value
+
+
+def _severity(value: Any) -> str:
+    text = str(value or "").strip().lower()
+    return text if text in SEVERITIES else DEFAULT_SEVERITY
+
+
+def _links(settings: Settings, kind: str, component: str) -> list[dict[str, str]]:
+    base = os.environ.get("TALLY_REPORT_URL")
+    report = base or Path(settings.duckdb_path).parent.joinpath("report.html").as_uri()
+    project = Path(settings.project_dir)
+    if kind == CHANNEL_COMPONENT:
+        docs_text = "Channel health: how incidents are found"
+        docs = project.joinpath("docs", "channel_health.md").as_uri()
+    else:
+        docs_text = f"dbt docs: recon_{component}"
+        docs = project.joinpath("target", "index.html").as_uri()
+        docs += f"#!/model/model.tally.recon_{component}"
+    return [
+        {"href": f"{report}#{component}", "text": "Tally reconciliation report"},
+        {"href": docs, "text": docs_text},
+    ]
+
+
+def window_details(row: dict[str, Any]) -> dict[str, Any]:
+    names = (
+        "window_end",
+        "window_status",
+        "left_count",
+        "right_count",
+        "matched_count",
+        "pending_count",
+        "missing_in_right_count",
+        "missing_in_left_count",
+        "mismatch_count",
+        "duplicate_count",
+        "left_amount",
+        "right_amount",
+        "amount_diff",
+    )
+    details = {name: plain(row.get(name)) for name in names if name in row}
+    details["open_breaks"] = sum(
+        int(row.get(name) or 0)
+        for name in (
+            "missing_in_right_count",
+            "missing_in_left_count",
+            "mismatch_count",
+            "duplicate_count",
+        )
+    )
+    return details
+
+
+def _window_alert(settings: Settings, row: dict[str, Any]) -> Alert:
+    recon = row["recon_name"]
+    owner = row.get("owner") or UNOWNED
+    severity = _severity(row.get("severity"))
+    window = iso(row["window_start"])
+    details = {
+        "owner": owner,
+        "recon_name": recon,
+        "severity": severity,
+        "window_start": window,
+        "window_grain": row.get("window_grain"),
+        "left_side": row.get("left_side"),
+        "right_side": row.get("right_side"),
+        **window_details(row),
+    }
+    kinds = ", ".join(
+        f"{label} {int(row.get(column) or 0)}"
+        for label, column in (
+            ("missing in right", "missing_in_right_count"),
+            ("missing in left", "missing_in_left_count"),
+            ("mismatched", "mismatch_count"),
+            ("duplicate keys", "duplicate_count"),
+        )
+        if int(row.get(column) or 0)
+    )
+    amount = details.get("amount_diff")
+    summary = (
+        f"{recon} window {window}: {details['open_breaks']} open break(s) ({kinds})"
+        + (f", amount diff {amount}" if amount not in (None, "0") else "")
+        + f" - owner {owner}"
+    )
+    return Alert(
+        dedup_key=window_key(recon, row["window_start"]),
+        kind="window",
+        component=recon,
+        owner=owner,
+        severity=severity,
+        active=True,
+        summary=summary,
+        details=details,
+        links=_links(settings, "window", recon),
+    )
+
+
+def _incident_alert(
+    settings: Settings, row: dict[str, Any], children: list[dict[str, Any]]
+) -> Alert:
+    channel = row["channel"]
+    merchant = row.get("merchant_id")
+    where = f"channel {channel}" + (f" merchant {merchant}" if merchant else " (channel-wide)")
+    rate = row.get("peak_failure_rate")
+    rate_text = f"{float(rate):.0%}" if rate is not None else "?"
+    started = iso(row["started_at"])
+    ended = iso(row.get("ended_at"))
+    summary = (
+        f"Payment {where}: failure rate peaked at {rate_text} over {row.get('window_seconds')}s, "
+        f"from {started}" + (f" to {ended}" if ended else " (ongoing)")
+    )
+    details = {
+        "owner": CHANNEL_OWNER,
+        "channel": channel,
+        "merchant_id": merchant,
+        "window": {"started_at": started, "ended_at": ended},
+        "peak_failure_rate": plain(rate),
+        "window_seconds": plain(row.get("window_seconds")),
+        "failed_attempts": plain(row.get("failed_attempts")),
+        "total_attempts": plain(row.get("total_attempts")),
+        "top_failure_reasons": row.get("top_failure_reasons"),
+    }
+    if children:
+        details["merchants_affected"] = sorted({child["merchant_id"] for child in children})
+    return Alert(
+        dedup_key=row["incident_id"],
+        kind=CHANNEL_COMPONENT,
+        component=CHANNEL_COMPONENT,
+        owner=CHANNEL_OWNER,
+        severity=CHANNEL_SEVERITY,
+        active=row.get("ended_at") is None,
+        summary=summary,
+        details=details,
+        links=_links(settings, CHANNEL_COMPONENT, CHANNEL_COMPONENT),
+    )
+
+
+def broken_windows(settings: Settings) -> dict[str, Alert]:
+    """Every reconciliation window that has an open break now."""
+    rows = read_rows(settings, BROKEN_WINDOWS_SQL)
+    alerts = (_window_alert(settings, row) for row in rows)
+    return {alert.dedup_key: alert for alert in alerts}
+
+
+def channel_incidents(settings: Settings) -> dict[str, Alert]:
+    """Every channel incident that pages (not a consequence of a channel-wide one)."""
+    if not table_exists(settings, "marts", "fct_channel_incidents"):
+        return {}
+    rows = read_rows(settings, INCIDENTS_SQL)
+    children: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("parent_incident_id"):
+            children.setdefault(row["parent_incident_id"], []).append(row)
+    alerts = (
+        _incident_alert(settings, row, children.get(row["incident_id"], []))
+        for row in rows
+        if not row.get("parent_incident_id")
+    )
+    return {alert.dedup_key: alert for alert in alerts}
+
+
+def current_window(settings: Settings, recon_name: str, window_start: str) -> dict | None:
+    """A window's current summary row (for a resolve event), or None if it is gone."""
+    start = datetime.strptime(window_start, "%Y-%m-%dT%H:%M:%SZ")
+    rows = read_rows(settings, WINDOW_SQL, [recon_name, start])
+    return rows[0] if rows else None
+
+
+def trigger_event(alert: Alert) -> dict[str, Any]:
+    """A PagerDuty Events API v2 trigger."""
+    return {
+        "event_action": "trigger",
+        "dedup_key": alert.dedup_key,
+        "payload": {
+            "summary": alert.summary,
+            "severity": alert.severity,
+            "source": SOURCE,
+            "component": alert.component,
+            "group": alert.owner,
+            "class": "reconciliation_break" if alert.kind == "window" else "channel_incident",
+            "custom_details": alert.details,
+        },
+        "links": alert.links,
+    }
+
+
+def resolve_event(
+    *,
+    dedup_key: str,
+    kind: str,
+    component: str,
+    owner: str,
+    severity: str,
+    summary: str,
+    details: dict[str, Any],
+    links: list[dict[str, str]],
+) -> dict[str, Any]:
+    """A PagerDuty Events API v2 resolve (the payload is for human-facing bridges)."""
+    return {
+        "event_action": "resolve",
+        "dedup_key": dedup_key,
+        "payload": {
+            "summary": summary,
+            "severity": severity,
+            "source": SOURCE,
+            "component": component,
+            "group": owner,
+            "class": "reconciliation_break" if kind == "window" else "channel_incident",
+            "custom_details": details,
+        },
+        "links": links,
+    }

@@ -1,0 +1,199 @@
+"""One alert pass, shared by `tally alert` and the Dagster alert sensor.
+
+1. Read what should be paging from the published marts.
+2. Compare with the persisted state and queue, in one transaction, a trigger
+   for each newly broken window / new incident and a resolve for each one that
+   cleared (no open break any more, even if records are still pending; an
+   incident whose `ended_at` is set). Pending windows queue nothing.
+3. Deliver the outbox: this pass's events and any left over from earlier runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.alerts import events
+from orchestration.alerts.delivery import DeliveryOptions, DeliveryReport, deliver_outbox
+from orchestration.alerts.routing import build_router
+from orchestration.alerts.state import AlertStore, Triggered, exclusive
+from orchestration.settings import Settings
+
+Printer = Callable[[str], None]
+
+
+def state_path(settings: Settings) -> Path:
+    """`data/tally.alerts.sqlite` for `data/tally.duckdb`: beside, not inside, the warehouse."""
+    database = Path(settings.duckdb_path)
+    return database.with_name(database.stem + ".alerts.sqlite")
+
+
+def log_path(settings: Settings) -> Path:
+    """`data/alerts.log`: where events go when no webhook is configured."""
+    return Path(settings.duckdb_path).parent / "alerts.log"
+
+
+@dataclass
+class AlertRun:
+    """What one pass did."""
+
+    triggered: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    still_open: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    routing: str = ""
+    outbox: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.delivery.undelivered_count == 0
+
+    def describe(self) -> str:
+        line = (
+            f"Alerts: {len(self.triggered)} triggered, {len(self.resolved)} resolved, "
+            f"{self.still_open} still open (already sent); "
+            f"{self.delivery.delivered} event(s) delivered ({self.routing})"
+        )
+        return line
+
+    def problem(self) -> str:
+        parts = [
+            f"{count} event(s) for {label} ({error})"
+            for label, (count, error) in sorted(self.delivery.undelivered.items())
+        ]
+        return (
+            f"{self.delivery.undelivered_count} alert event(s) not delivered: "
+            + "; ".join(parts)
+            + f". They stay in the outbox {self.outbox} and are sent, in order, "
+            "by the next `tally alert`."
+        )
+
+
+def _record(alert: events.Alert) -> Triggered:
+    return Triggered(
+        dedup_key=alert.dedup_key,
+        kind=alert.kind,
+        component=alert.component,
+        owner=alert.owner,
+        severity=alert.severity,
+        details=alert.details,
+        links=alert.links,
+    )
+
+
+def _window_resolve(settings: Settings, record: Triggered) -> dict:
+    recon, window = record.details.get("recon_name"), record.details.get("window_start")
+    row = events.current_window(settings, recon, window) if recon and window else None
+    if row is None:
+        status = "the window has no records any more"
+        details = {**record.details, "window_status": None, "open_breaks": 0}
+    else:
+        status = f"window now {row['window_status']}"
+        details = {**record.details, **events.window_details(row)}
+    return events.resolve_event(
+        dedup_key=record.dedup_key,
+        kind=record.kind,
+        component=record.component,
+        owner=record.owner,
+        severity=record.severity,
+        summary=f"{recon} window {window}: no open breaks any more ({status}) - resolved",
+        details=details,
+        links=record.links,
+    )
+
+
+def _incident_resolve(record: Triggered, alert: events.Alert | None) -> dict:
+    source = alert or record
+    details = dict(source.details)
+    ended = (details.get("window") or {}).get("ended_at")
+    where = record.details.get("channel", "?")
+    if record.details.get("merchant_id"):
+        where += f" merchant {record.details['merchant_id']}"
+    summary = (
+        f"Payment channel {where} recovered at {ended} - resolved"
+        if ended
+        else f"Payment channel {where}: incident no longer detected - resolved"
+    )
+    return events.resolve_event(
+        dedup_key=record.dedup_key,
+        kind=record.kind,
+        component=record.component,
+        owner=record.owner,
+        severity=record.severity,
+        summary=summary,
+        details=details,
+        links=record.links,
+    )
+
+
+def run_alerts(
+    settings: Settings,
+    *,
+    webhook: str | None = None,
+    options: DeliveryOptions | None = None,
+    echo: Printer = print,
+    env: dict[str, str] | None = None,
+) -> AlertRun:
+    """Compares the marts with the alert state, queues and delivers events."""
+    options = options or DeliveryOptions.from_env(env)
+    router = build_router(
+        webhook=webhook, project_dir=settings.project_dir, log_path=log_path(settings), env=env
+    )
+    path = state_path(settings)
+    run = AlertRun(routing=router.source, outbox=path)
+    with exclusive(path):
+        store = AlertStore(path)
+        try:
+            wanted = {**events.broken_windows(settings), **events.channel_incidents(settings)}
+            _queue_changes(settings, store, wanted, run, echo)
+            run.delivery = deliver_outbox(store, router, options, echo=echo)
+        finally:
+            store.close()
+    return run
+
+
+def _queue_changes(
+    settings: Settings,
+    store: AlertStore,
+    wanted: dict[str, events.Alert],
+    run: AlertRun,
+    echo: Printer,
+) -> None:
+    statuses = store.statuses()
+    triggered = store.triggered()
+    with store.transaction() as connection:
+        for key in sorted(wanted):
+            alert = wanted[key]
+            status = statuses.get(key)
+            if alert.active and status != "triggered":
+                store.queue_trigger(connection, _record(alert), events.trigger_event(alert))
+                run.triggered.append(key)
+                echo(f"  trigger  {key}  ({alert.owner}, {alert.severity})")
+            elif not alert.active and status is None:
+                # an incident that started and ended between two passes: it still pages,
+                # and resolves at once
+                record = _record(alert)
+                store.queue_trigger(connection, record, events.trigger_event(alert))
+                store.queue_resolve(connection, record, _incident_resolve(record, alert))
+                run.triggered.append(key)
+                run.resolved.append(key)
+                echo(f"  trigger  {key}  ({alert.owner}, {alert.severity}; already over)")
+                echo(f"  resolve  {key}")
+            elif not alert.active and status == "triggered":
+                record = triggered[key]
+                store.queue_resolve(connection, record, _incident_resolve(record, alert))
+                run.resolved.append(key)
+                echo(f"  resolve  {key}")
+            elif alert.active:
+                run.still_open += 1
+        for key, record in sorted(triggered.items()):
+            if key in wanted:
+                continue
+            if record.kind == "window":
+                body = _window_resolve(settings, record)
+            else:
+                body = _incident_resolve(record, None)
+            store.queue_resolve(connection, record, body)
+            run.resolved.append(key)
+            echo(f"  resolve  {key}")

@@ -1,0 +1,211 @@
+"""Persisted alert state and the outbox, in a small SQLite file.
+
+It lives next to the DuckDB warehouse (`data/tally.alerts.sqlite` for
+`data/tally.duckdb`), not inside it: the DuckDB file is replaced by every
+published build, and alert state must survive builds, restarts and failed
+deliveries.
+
+- `alert_state`: one row per dedup key ever alerted: `triggered` while paging,
+  `resolved` after its resolve was queued, with what a later resolve needs.
+- `outbox`: every event, queued in the same transaction that changes the
+  state (so a crash cannot lose or double an event); `delivered_at` is set once
+  the receiver accepted it. Undelivered rows go out, in order, on the next run.
+
+One `tally alert` (or sensor tick) at a time: `exclusive()` holds a file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+create table if not exists alert_state (
+    dedup_key text primary key,
+    kind text not null,
+    component text not null,
+    owner text not null,
+    severity text not null,
+    status text not null check (status in ('triggered', 'resolved')),
+    triggered_at text not null,
+    resolved_at text,
+    details text not null,
+    links text not null
+);
+create table if not exists outbox (
+    event_id integer primary key autoincrement,
+    dedup_key text not null,
+    event_action text not null,
+    owner text not null,
+    component text not null,
+    body text not null,
+    queued_at text not null,
+    attempts integer not null default 0,
+    last_attempt_at text,
+    last_error text,
+    delivered_at text,
+    delivered_to text
+);
+create index if not exists outbox_undelivered on outbox (delivered_at, event_id);
+"""
+
+LOCK_TIMEOUT_SECONDS = 120
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Triggered:
+    dedup_key: str
+    kind: str
+    component: str
+    owner: str
+    severity: str
+    details: dict[str, Any]
+    links: list[dict[str, str]]
+
+
+@dataclass
+class QueuedEvent:
+    event_id: int
+    dedup_key: str
+    event_action: str
+    owner: str
+    component: str
+    body: dict[str, Any]
+    attempts: int
+
+
+class AlertStore:
+    """The SQLite file holding alert state and the outbox."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._connection.execute("pragma journal_mode = wal")
+        self._connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._connection.execute("begin immediate")
+        try:
+            yield self._connection
+        except BaseException:
+            self._connection.execute("rollback")
+            raise
+        self._connection.execute("commit")
+
+    def statuses(self) -> dict[str, str]:
+        """Every dedup key ever alerted: triggered or resolved."""
+        rows = self._connection.execute("select dedup_key, status from alert_state").fetchall()
+        return dict(rows)
+
+    def triggered(self) -> dict[str, Triggered]:
+        rows = self._connection.execute(
+            "select dedup_key, kind, component, owner, severity, details, links "
+            "from alert_state where status = 'triggered'"
+        ).fetchall()
+        return {
+            row[0]: Triggered(row[0], row[1], row[2], row[3], row[4], *map(json.loads, row[5:]))
+            for row in rows
+        }
+
+    def queue_trigger(self, connection: sqlite3.Connection, record: Triggered, body: dict) -> None:
+        stamp = now_text()
+        connection.execute(
+            "insert into alert_state (dedup_key, kind, component, owner, severity, status, "
+            "triggered_at, resolved_at, details, links) "
+            "values (?, ?, ?, ?, ?, 'triggered', ?, null, ?, ?) "
+            "on conflict (dedup_key) do update set kind = excluded.kind, "
+            "component = excluded.component, owner = excluded.owner, "
+            "severity = excluded.severity, status = 'triggered', "
+            "triggered_at = excluded.triggered_at, resolved_at = null, "
+            "details = excluded.details, links = excluded.links",
+            (
+                record.dedup_key,
+                record.kind,
+                record.component,
+                record.owner,
+                record.severity,
+                stamp,
+                json.dumps(record.details),
+                json.dumps(record.links),
+            ),
+        )
+        self._queue(connection, record, "trigger", body, stamp)
+
+    def queue_resolve(self, connection: sqlite3.Connection, record: Triggered, body: dict) -> None:
+        stamp = now_text()
+        connection.execute(
+            "update alert_state set status = 'resolved', resolved_at = ? where dedup_key = ?",
+            (stamp, record.dedup_key),
+        )
+        self._queue(connection, record, "resolve", body, stamp)
+
+    def _queue(
+        self, connection: sqlite3.Connection, record: Triggered, action: str, body: dict, stamp: str
+    ) -> None:
+        connection.execute(
+            "insert into outbox (dedup_key, event_action, owner, component, body, queued_at) "
+            "values (?, ?, ?, ?, ?, ?)",
+            (record.dedup_key, action, record.owner, record.component, json.dumps(body), stamp),
+        )
+
+    def undelivered(self) -> list[QueuedEvent]:
+        rows = self._connection.execute(
+            "select event_id, dedup_key, event_action, owner, component, body, attempts "
+            "from outbox where delivered_at is null order by event_id"
+        ).fetchall()
+        return [QueuedEvent(*row[:5], json.loads(row[5]), row[6]) for row in rows]
+
+    def mark_delivered(self, event_id: int, attempts: int, delivered_to: str) -> None:
+        self._connection.execute(
+            "update outbox set delivered_at = ?, delivered_to = ?, attempts = attempts + ?, "
+            "last_attempt_at = ?, last_error = null where event_id = ?",
+            (now_text(), delivered_to, attempts, now_text(), event_id),
+        )
+
+    def mark_failed(self, event_id: int, attempts: int, error: str) -> None:
+        self._connection.execute(
+            "update outbox set attempts = attempts + ?, last_attempt_at = ?, last_error = ? "
+            "where event_id = ?",
+            (attempts, now_text(), error, event_id),
+        )
+
+
+@contextmanager
+def exclusive(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Holds `<state>.lock` so two alert runs never send the same outbox row twice."""
+    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"another `tally alert` (or the Dagster alert sensor) holds {lock_path} "
+                        f"for more than {timeout:.0f}s"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
