@@ -9,13 +9,38 @@ Readers (BI, report, alerts) open the published file and never block a build.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
 def _dirty_marker(working: Path) -> Path:
     return working.with_name(working.name + ".dirty")
+
+
+@contextmanager
+def exclusive_build(working: Path, echo: Callable[[str], None] = print) -> Iterator[None]:
+    """One build at a time on a warehouse: `<working>.lock`, held for the whole build.
+
+    Two builds on one working copy would restore it under each other's feet; the
+    second one waits (a Dagster run queued behind a `tally build`, or the reverse).
+    The lock is released by the kernel if the process dies.
+    """
+    lock_path = working.with_name(working.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            echo(f"  waiting: another build of {working.name.removesuffix('.build')} is running")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare_working_copy(published: Path, working: Path) -> str:
