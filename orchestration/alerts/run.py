@@ -197,3 +197,55 @@ def _queue_changes(
             store.queue_resolve(connection, record, body)
             run.resolved.append(key)
             echo(f"  resolve  {key}")
+
+
+PLATFORM_COMPONENT = "tally"
+
+
+def report_run_failure(
+    settings: Settings,
+    *,
+    job: str,
+    run_id: str,
+    error: str,
+    webhook: str | None = None,
+    echo: Printer = print,
+    env: dict[str, str] | None = None,
+) -> AlertRun:
+    """A failed orchestrated run pages the platform owner (`TALLY_PLATFORM_OWNER`,
+    default data-platform) once per run, through the same routing and outbox:
+    a failed build leaves the marts stale, which no window alert would say."""
+    import os
+
+    options = DeliveryOptions.from_env(env)
+    router = build_router(
+        webhook=webhook, project_dir=settings.project_dir, log_path=log_path(settings), env=env
+    )
+    owner = (env or os.environ).get("TALLY_PLATFORM_OWNER") or "data-platform"
+    first_line = (error or "no error message").strip().splitlines()[0][:300]
+    key = f"run/{job}/{run_id}"
+    body = {
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {
+            "summary": f"Tally run {run_id} of job {job} failed: {first_line}",
+            "severity": "error",
+            "source": events.SOURCE,
+            "component": PLATFORM_COMPONENT,
+            "group": owner,
+            "class": "run_failure",
+            "custom_details": {"owner": owner, "job": job, "run_id": run_id, "error": error},
+        },
+        "links": [],
+    }
+    path = state_path(settings)
+    run = AlertRun(routing=router.source, outbox=path)
+    with exclusive(path):
+        store = AlertStore(path)
+        try:
+            if store.queue_event(key, "trigger", owner, PLATFORM_COMPONENT, body):
+                run.triggered.append(key)
+            run.delivery = deliver_outbox(store, router, options, echo=echo)
+        finally:
+            store.close()
+    return run

@@ -165,6 +165,23 @@ class AlertStore:
             (record.dedup_key, action, record.owner, record.component, json.dumps(body), stamp),
         )
 
+    def queue_event(
+        self, dedup_key: str, action: str, owner: str, component: str, body: dict
+    ) -> bool:
+        """Queues a one-off event (no state to track); False if it was queued before."""
+        with self.transaction() as connection:
+            seen = connection.execute(
+                "select 1 from outbox where dedup_key = ? and event_action = ?", (dedup_key, action)
+            ).fetchone()
+            if seen:
+                return False
+            connection.execute(
+                "insert into outbox (dedup_key, event_action, owner, component, body, queued_at) "
+                "values (?, ?, ?, ?, ?, ?)",
+                (dedup_key, action, owner, component, json.dumps(body), now_text()),
+            )
+        return True
+
     def undelivered(self) -> list[QueuedEvent]:
         rows = self._connection.execute(
             "select event_id, dedup_key, event_action, owner, component, body, attempts "

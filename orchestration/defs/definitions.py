@@ -1,0 +1,32 @@
+"""The Definitions `dagster dev` loads (pyproject: tool.dagster.module_name)."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from orchestration.defs.assets import landing_specs, tally_dbt_assets
+from orchestration.defs.project import TallyResource, load_manifest
+from orchestration.defs.schedules import build_schedules
+from orchestration.defs.sensors import alert_sensor, build_landing_sensor, run_failure_alert
+
+
+def build_definitions(tally: TallyResource | None = None) -> Definitions:
+    """Everything Dagster shows; `tally` overrides where the data lives (tests)."""
+    manifest = load_manifest()
+    jobs, schedules = build_schedules(manifest)
+    landing_job = define_asset_job(
+        "landing_build",
+        selection=AssetSelection.assets(tally_dbt_assets),
+        description="Builds what new landing files feed (started by landing_files_sensor).",
+        tags={"tally/trigger": "landing"},
+    )
+    return Definitions(
+        assets=[*landing_specs(manifest), tally_dbt_assets],
+        jobs=[*jobs, landing_job],
+        schedules=schedules,
+        sensors=[build_landing_sensor(manifest, landing_job), alert_sensor, run_failure_alert],
+        resources={"tally": tally or TallyResource()},
+    )
+
+
+defs = build_definitions()
