@@ -8,7 +8,10 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo test lint format docs bench clean
+.PHONY: install demo test lint format docs bench clean dev dev-smoke
+DEV_PORT ?= 3000
+DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
+DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,14 +23,30 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)
-	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) \
-		--as-of "$$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')"
+	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)"
+	$(BIN)/tally alert --duckdb-path $(DEMO_DB)
 	@$(MAKE) --no-print-directory docs
 	@echo ""
 	@echo "Next:"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
 	@echo "  dbt docs:         target/index.html   (serve with: $(BIN)/dbt docs serve --port 8080)"
 	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
+	@echo "  alerts:           data/alerts.log (state and outbox: data/tally.alerts.sqlite)"
+	@echo "  run metrics:      marts.fct_recon_runs, data/metrics.prom"
+	@echo "  Dagster UI:       make dev   (then http://127.0.0.1:$(DEV_PORT))"
+
+# The Dagster UI on the demo data (make demo first if there is none).
+dev: install
+	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
+	@mkdir -p $(DAGSTER_HOME_DIR)
+	@test -f $(DAGSTER_HOME_DIR)/dagster.yaml || cp orchestration/defs/dagster.yaml $(DAGSTER_HOME_DIR)/
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) TALLY_LANDING_DIR=$(CURDIR)/$(DEMO_LANDING) \
+		TALLY_DUCKDB_PATH=$(CURDIR)/$(DEMO_DB) TALLY_AS_OF="$(DEMO_AS_OF)" \
+		$(BIN)/dagster dev -m orchestration.defs.definitions -h 127.0.0.1 -p $(DEV_PORT)
+
+# Starts `dagster dev`, waits until the UI answers and the definitions loaded, stops it.
+dev-smoke: install
+	$(BIN)/python -m orchestration.defs.dev_smoke
 
 docs: install
 	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet

@@ -165,13 +165,13 @@ def materialize(
         select=select,
         echo=context.log.info,
         show_progress=False,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         dbt_options=options,
     )
     if result.outcome.has_errors:
         raise _failure(result, settings)
 
-    runs = _recon_runs(settings, context.run_id)
+    runs = _recon_runs(settings, context.run.run_id)
     asset_keys = {
         spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key
         for spec in context.assets_def.specs

@@ -1,0 +1,149 @@
+"""`make dev-smoke`: start `dagster dev` on 127.0.0.1, wait until the UI answers
+and the code location has loaded the Tally definitions, then stop it.
+
+`dagster dev` runs in its own process group and is stopped with SIGTERM (a
+backgrounded dagster ignores SIGINT) and waited on, so nothing is left behind.
+Exit 0 when the UI served and the definitions loaded; 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from orchestration.settings import PROJECT_DIR
+
+LOCATION_QUERY = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5) -> int:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        response.read()
+        return response.status
+
+
+def _locations(port: int) -> list[dict]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": LOCATION_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    return body["data"]["workspaceOrError"]["locationEntries"]
+
+
+def stop(process: subprocess.Popen, timeout: float = 60) -> int:
+    """SIGTERM to dagster dev's process group, then wait (SIGKILL after `timeout`)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
+
+
+def smoke(port: int, timeout: float, echo=print) -> tuple[bool, str]:
+    dagster = Path(sys.executable).with_name("dagster")
+    home = Path(tempfile.mkdtemp(prefix="tally-dagster-home-"))
+    shutil.copy(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
+    log = home / "dagster-dev.log"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    started = time.monotonic()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                str(dagster),
+                "dev",
+                "-m",
+                "orchestration.defs.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ok, message, ui_at = False, "", None
+    try:
+        while time.monotonic() - started < timeout:
+            if process.poll() is not None:
+                message = f"dagster dev exited with code {process.returncode}"
+                break
+            try:
+                if ui_at is None and _get(f"http://127.0.0.1:{port}/server_info") == 200:
+                    ui_at = time.monotonic() - started
+                    echo(f"UI answers on http://127.0.0.1:{port} after {ui_at:.1f}s")
+                if ui_at is not None:
+                    entries = _locations(port)
+                    errors = [
+                        entry["locationOrLoadError"].get("message", "")
+                        for entry in entries
+                        if (entry.get("locationOrLoadError") or {}).get("__typename")
+                        == "PythonError"
+                    ]
+                    if errors:
+                        message = "code location failed to load: " + errors[0][:2000]
+                        break
+                    if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+                        names = ", ".join(entry["name"] for entry in entries)
+                        ok = True
+                        message = (
+                            f"code location {names} loaded after {time.monotonic() - started:.1f}s"
+                        )
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError):
+                pass
+            time.sleep(1)
+        else:
+            message = f"no answer from http://127.0.0.1:{port} within {timeout:.0f}s"
+    finally:
+        code = stop(process)
+    echo(f"dagster dev stopped (exit code {code})")
+    if not ok:
+        echo(f"dagster dev log: {log}")
+        echo(log.read_text(errors="replace")[-3000:])
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+    return ok, message
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds to wait")
+    args = parser.parse_args(argv)
+    ok, message = smoke(args.port or free_port(), args.timeout)
+    print(("dev-smoke ok: " if ok else "dev-smoke FAILED: ") + message)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

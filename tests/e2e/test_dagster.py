@@ -1,0 +1,327 @@
+"""The Dagster definitions: every dbt model is an asset, every reconciliation
+has a check and a schedule; the daily job runs in process through the build
+core (working copy, publish) on the demo landing; the sensors start the right
+runs and run the alert pass; `dagster dev` serves its UI."""
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import HEADERS, PROJECT_DIR, query, run_tally, write_csv
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    RunRequest,
+    build_run_status_sensor_context,
+    build_schedule_context,
+    build_sensor_context,
+)
+
+pytestmark = pytest.mark.slow
+
+CRON_BY_GRAIN = {"hour": "10 * * * *", "day": "30 0 * * *"}
+
+
+@pytest.fixture(scope="module")
+def project():
+    from orchestration.defs.definitions import build_definitions
+    from orchestration.defs.project import load_manifest
+
+    return {"manifest": load_manifest(), "build_definitions": build_definitions}
+
+
+def reconciliations() -> list[str]:
+    config = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return config["vars"]["tally_reconciliations"]
+
+
+def recon_grain(manifest: dict, name: str) -> str:
+    node = manifest["nodes"][f"model.tally.recon_{name}"]
+    return node["config"]["meta"]["tally"]["grain"]
+
+
+def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedule(project):
+    from orchestration.defs.definitions import defs
+
+    manifest = project["manifest"]
+    graph = defs.resolve_asset_graph()
+    keys = set(graph.get_all_asset_keys())
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert len(models) > 40
+    for node in models:
+        key = AssetKey([node["config"]["schema"], node["name"]])
+        assert key in keys, f"model {node['name']} is not an asset"
+        spec = graph.get(key)
+        assert spec.is_materializable
+        assert spec.group_name == node["fqn"][1], node["name"]
+        if node.get("description"):
+            assert spec.description.startswith(node["description"].strip())
+
+    # landing folders are external assets upstream of their landing models
+    landing = AssetKey(["landing_files", "psp", "settlements"])
+    assert landing in keys and not graph.get(landing).is_materializable
+    assert landing in graph.get(AssetKey(["landing", "raw_psp__settlements"])).parent_keys
+
+    summary = AssetKey(["marts", "fct_recon_window_summary"])
+    checks = {check.name for check in graph.asset_check_keys if check.asset_key == summary}
+    schedules = {schedule.name: schedule for schedule in defs.schedules}
+    for name in reconciliations():
+        assert f"{name}_has_no_open_breaks" in checks
+        recon = graph.get(AssetKey(["reconciliation", f"recon_{name}"]))
+        owner = manifest["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"]["owner"]
+        assert recon.owners == [f"team:{owner}"]
+        covering = [
+            schedule
+            for schedule in schedules.values()
+            if recon.key in defs.resolve_job_def(schedule.job_name).asset_layer.selected_asset_keys
+        ]
+        grain = recon_grain(manifest, name)
+        assert any(s.cron_schedule == CRON_BY_GRAIN[grain] for s in covering), (name, grain)
+
+    # the hourly job builds the hourly reconciliations, not the daily ones
+    hourly = defs.resolve_job_def("hourly_reconciliations").asset_layer.selected_asset_keys
+    assert AssetKey(["reconciliation", "recon_signup_wallet"]) in hourly
+    assert AssetKey(["reconciliation", "recon_payments_psp"]) not in hourly
+    assert {sensor.name for sensor in defs.sensors} == {
+        "landing_files_sensor",
+        "alert_sensor",
+        "run_failure_alert",
+    }
+
+
+def test_schedule_runs_as_of_the_tick(project):
+    from orchestration.defs.definitions import defs
+
+    schedule = next(s for s in defs.schedules if s.name == "hourly_reconciliations_schedule")
+    tick = datetime(2026, 11, 5, 14, 10, tzinfo=UTC)
+    request = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick))
+    [run] = request.run_requests
+    assert run.run_config["ops"]["tally_dbt"]["config"]["as_of"] == "2026-11-05T14:10:00Z"
+
+
+@pytest.fixture(scope="module")
+def executed(project, tmp_path_factory):
+    """The daily job, executed once in process on the 6-day demo landing."""
+    from orchestration.defs.project import TallyResource
+
+    root = tmp_path_factory.mktemp("dagster")
+    landing = root / "landing"
+    generated = run_tally("generate", "--out", str(landing), "--days", "6")
+    assert generated.returncode == 0, generated.stderr
+    as_of = json.loads((landing / "_expected/manifest.json").read_text())["as_of"]
+    database = root / "warehouse" / "tally.duckdb"
+    tally = TallyResource(landing_dir=str(landing), duckdb_path=str(database))
+    defs = project["build_definitions"](tally)
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("daily_reconciliations").execute_in_process(
+        run_config={"ops": {"tally_dbt": {"config": {"as_of": as_of}}}},
+        instance=instance,
+        raise_on_error=False,
+    )
+    return {
+        "result": result,
+        "defs": defs,
+        "tally": tally,
+        "landing": landing,
+        "database": database,
+        "instance": instance,
+    }
+
+
+def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(executed):
+    result, database = executed["result"], executed["database"]
+    assert result.success
+    # built through the core: published, no unpublished working copy left dirty
+    assert database.exists()
+    assert not database.with_name("tally.duckdb.build.dirty").exists()
+
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    dbt_keys = {
+        key
+        for key in executed["defs"].resolve_asset_graph().get_all_asset_keys()
+        if key.path[0] != "landing_files"
+    }
+    assert materialized == dbt_keys
+
+    evaluations = {
+        event.event_specific_data.check_name: event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    broken = {
+        name
+        for (name,) in query(
+            database,
+            "select distinct recon_name from marts.fct_recon_window_summary "
+            "where window_status = 'breaks'",
+        )
+    }
+    for name in reconciliations():
+        evaluation = evaluations[f"{name}_has_no_open_breaks"]
+        assert evaluation.passed == (name not in broken), name
+        if name in broken:
+            assert evaluation.metadata["open breaks"].value > 0
+
+    runs = query(
+        database,
+        "select recon_name, run_outcome, recon_outcome, open_breaks, run_seconds "
+        f"from marts.fct_recon_runs where run_id = '{result.run_id}'",
+    )
+    assert sorted(row[0] for row in runs) == sorted(reconciliations())
+    assert all(row[1] == "breaks" and row[4] > 0 for row in runs)
+    runs_event = next(
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == AssetKey(["marts", "fct_recon_runs"])
+    )
+    table = runs_event.materialization.metadata["this run"].value
+    assert all(name in table for name in reconciliations())
+    assert (database.parent / "metrics.prom").read_text().count("tally_recon_open_breaks{") == len(
+        reconciliations()
+    )
+
+
+def test_landing_sensor_starts_a_run_for_the_affected_reconciliations(executed):
+    defs, tally, landing = executed["defs"], executed["tally"], executed["landing"]
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+
+    first = sensor.evaluate_tick(build_sensor_context(resources={"tally": tally}))
+    assert not first.run_requests and first.cursor  # watching; the warehouse exists
+
+    write_csv(
+        landing / "psp/settlements/late.csv",
+        HEADERS["psp/settlements"],
+        [
+            {
+                "psp_reference": "psp_late",
+                "merchant_reference": "pay_late",
+                "amount_minor": "100",
+                "currency": "USD",
+                "status": "SETTLED",
+                "settled_at": "2026-11-05T10:00:00Z",
+                "batch_id": "B9",
+            }
+        ],
+    )
+    second = sensor.evaluate_tick(
+        build_sensor_context(cursor=first.cursor, resources={"tally": tally})
+    )
+    [request] = second.run_requests
+    assert isinstance(request, RunRequest)
+    assert request.tags["tally/services"] == "psp"
+    selected = set(request.asset_selection)
+    assert AssetKey(["reconciliation", "recon_payments_psp"]) in selected
+    assert AssetKey(["marts", "fct_recon_window_summary"]) in selected
+    assert AssetKey(["reconciliation", "recon_signup_wallet"]) not in selected
+    assert AssetKey(["landing", "raw_payments__payments"]) not in selected
+
+    third = sensor.evaluate_tick(
+        build_sensor_context(cursor=second.cursor, resources={"tally": tally})
+    )
+    assert not third.run_requests
+
+
+def test_alert_sensor_runs_the_alert_pass_once_per_published_build(executed):
+    defs, tally, database = executed["defs"], executed["tally"], executed["database"]
+    sensor = defs.resolve_sensor_def("alert_sensor")
+    alerts_log = database.parent / "alerts.log"
+    alerts_log.unlink(missing_ok=True)
+
+    first = sensor.evaluate_tick(build_sensor_context(resources={"tally": tally}))
+    logged = [json.loads(line) for line in alerts_log.read_text().splitlines()]
+    broken = query(
+        database,
+        "select count(*) from marts.fct_recon_window_summary where window_status = 'breaks'",
+    )[0][0]
+    windows = [
+        event
+        for event in logged
+        if event["event_action"] == "trigger" and not event["dedup_key"].startswith("channel/")
+    ]
+    assert len(windows) == broken
+    assert isinstance(first.skip_message, str) and "triggered" in first.skip_message
+
+    second = sensor.evaluate_tick(
+        build_sensor_context(cursor=first.cursor, resources={"tally": tally})
+    )
+    assert "No new build" in second.skip_message
+    assert len(alerts_log.read_text().splitlines()) == len(logged)
+
+
+def test_a_failed_run_fails_with_the_error_and_pages_once(project, tmp_path):
+    from orchestration.defs.project import TallyResource
+
+    database = tmp_path / "warehouse" / "tally.duckdb"
+    landing = tmp_path / "landing"
+    for table, header in HEADERS.items():
+        write_csv(landing / table / "day1.csv", header, [])
+    # a file lacking a column: the build fails and names it
+    write_csv(landing / "psp/settlements/bad.csv", ["psp_reference"], [{"psp_reference": "x"}])
+    tally = TallyResource(landing_dir=str(landing), duckdb_path=str(database))
+    defs = project["build_definitions"](tally)
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("daily_reconciliations").execute_in_process(
+        run_config={"ops": {"tally_dbt": {"config": {"as_of": "2026-11-05T00:00:00Z"}}}},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    assert "bad.csv" in failure.step_failure_data.error.message
+    assert not database.exists()  # nothing was published
+
+    run = instance.get_run_by_id(result.run_id)
+    context = build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"tally": tally},
+    ).for_run_failure()
+    sensor = defs.resolve_sensor_def("run_failure_alert")
+    sensor(context)
+    sensor(context)  # a retried tick pages once
+    logged = [
+        json.loads(line) for line in (database.parent / "alerts.log").read_text().splitlines()
+    ]
+    assert [event["dedup_key"] for event in logged] == [
+        f"run/daily_reconciliations/{result.run_id}"
+    ]
+    assert logged[0]["payload"]["group"] == "data-platform"
+
+
+def test_dagster_dev_serves_the_ui_and_loads_the_definitions():
+    from orchestration.defs.dev_smoke import free_port, smoke
+
+    ok, message = smoke(free_port(), timeout=240, echo=lambda _line: None)
+    assert ok, message
+
+
+def test_definitions_load_from_a_fresh_clone_without_a_manifest(tmp_path):
+    """Loading the definitions parses the project when target/manifest.json is missing."""
+    clone = tmp_path / "clone"
+    ignore = shutil.ignore_patterns(".venv", "target", "data", "logs", ".git", "__pycache__")
+    shutil.copytree(PROJECT_DIR, clone, ignore=ignore)
+    loaded = run_python(
+        clone,
+        "from orchestration.defs.definitions import defs; "
+        "print(len(list(defs.resolve_asset_graph().get_all_asset_keys())))",
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert int(loaded.stdout.strip().splitlines()[-1]) > 50
+    assert (clone / "target" / "manifest.json").exists()
+
+
+def run_python(cwd: Path, code: str):
+    import subprocess
+    import sys
+
+    from conftest import tally_environment
+
+    env = tally_environment({"TALLY_PROJECT_DIR": str(cwd), "PYTHONPATH": str(cwd)})
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
