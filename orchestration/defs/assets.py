@@ -30,7 +30,7 @@ from dagster_dbt.asset_utils import (
 )
 from pydantic import Field
 
-from orchestration.build import BuildResult, build
+from orchestration.build import BuildError, BuildResult, build
 from orchestration.defs.checks import check_results, check_spec_for_test
 from orchestration.defs.project import TallyResource, load_manifest, tally_project
 from orchestration.settings import Settings
@@ -159,15 +159,18 @@ def materialize(
     context.log.info(
         f"tally build: select {select or 'everything'}, database {settings.duckdb_path}"
     )
-    result = build(
-        settings,
-        full_refresh=config.full_refresh,
-        select=select,
-        echo=context.log.info,
-        show_progress=False,
-        run_id=context.run.run_id,
-        dbt_options=options,
-    )
+    try:
+        result = build(
+            settings,
+            full_refresh=config.full_refresh,
+            select=select,
+            echo=context.log.info,
+            show_progress=False,
+            run_id=context.run.run_id,
+            dbt_options=options,
+        )
+    except BuildError as error:
+        raise Failure(description=f"tally build: {error}") from None
     if result.outcome.has_errors:
         raise _failure(result, settings)
 

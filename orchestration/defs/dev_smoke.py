@@ -66,12 +66,21 @@ def stop(process: subprocess.Popen, timeout: float = 60) -> int:
     return process.wait()
 
 
-def smoke(port: int, timeout: float, echo=print) -> tuple[bool, str]:
+def smoke(
+    port: int, timeout: float, echo=print, project_dir: Path = PROJECT_DIR
+) -> tuple[bool, str]:
+    """Runs `dagster dev` from `project_dir` (a fresh clone in the tests)."""
     dagster = Path(sys.executable).with_name("dagster")
     home = Path(tempfile.mkdtemp(prefix="tally-dagster-home-"))
     shutil.copy(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
     log = home / "dagster-dev.log"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DBT_PROFILES_DIR": str(project_dir),
+        "TALLY_PROJECT_DIR": str(project_dir),
+        "PYTHONPATH": str(project_dir),
+    }
     started = time.monotonic()
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -85,7 +94,7 @@ def smoke(port: int, timeout: float, echo=print) -> tuple[bool, str]:
                 "-p",
                 str(port),
             ],
-            cwd=PROJECT_DIR,
+            cwd=project_dir,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

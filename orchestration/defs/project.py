@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from functools import cache
 from pathlib import Path
@@ -58,18 +59,28 @@ def prepare_manifest(project: DbtProject = tally_project) -> Path:
     a prior `dbt parse`; `tally build` rewrites the manifest on every build.
     """
     manifest = project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project.project_dir):
+    if _is_fresh(manifest, project.project_dir):
         return manifest
     from orchestration.build import dbt_args
     from orchestration.dbt_runner import run_dbt
 
-    outcome, _ = run_dbt(dbt_args("parse", Settings.from_env()))
+    # `dagster dev` may load the code in two processes at once: one parses.
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with manifest.with_name(".tally-parse.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_fresh(manifest, project.project_dir):
+            return manifest
+        outcome, _ = run_dbt(dbt_args("parse", Settings.from_env()))
     if not manifest.exists() or outcome.fatal:
         raise RuntimeError(
             f"dbt parse did not write {manifest}: {outcome.fatal or 'no manifest'}. "
             f"Run `.venv/bin/dbt parse --project-dir {project.project_dir}` to see why."
         )
     return manifest
+
+
+def _is_fresh(manifest: Path, project_dir: Path) -> bool:
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
 
 
 @cache
