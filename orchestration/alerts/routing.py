@@ -106,7 +106,7 @@ def build_router(
     if not path.exists():
         if env.get("TALLY_ALERT_ROUTING"):
             raise RoutingError(f"TALLY_ALERT_ROUTING names {path}, which does not exist")
-        return Router(routes=(), fallback=log, source="no webhook configured")
+        return Router(routes=(), fallback=log, source=f"no webhook configured: {log_path}")
     return load_routing(path, log, env)
 
 

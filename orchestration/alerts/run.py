@@ -21,6 +21,7 @@ from orchestration.alerts.state import AlertStore, Triggered, exclusive
 from orchestration.settings import Settings
 
 Printer = Callable[[str], None]
+EVENT_LINES = 20  # per-event lines printed per pass; the rest are counted
 
 
 def state_path(settings: Settings) -> Path:
@@ -68,6 +69,22 @@ class AlertRun:
             + f". They stay in the outbox {self.outbox} and are sent, in order, "
             "by the next `tally alert`."
         )
+
+
+class _Limited:
+    """Prints the first `limit` lines, then says how many more there were."""
+
+    def __init__(self, echo: Printer, limit: int) -> None:
+        self.echo, self.limit, self.count = echo, limit, 0
+
+    def __call__(self, line: str) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            self.echo(line)
+
+    def flush(self) -> None:
+        if self.count > self.limit:
+            self.echo(f"  ... and {self.count - self.limit} more")
 
 
 def _record(alert: events.Alert) -> Triggered:
@@ -142,11 +159,13 @@ def run_alerts(
     )
     path = state_path(settings)
     run = AlertRun(routing=router.source, outbox=path)
+    printed = _Limited(echo, EVENT_LINES)
     with exclusive(path):
         store = AlertStore(path)
         try:
             wanted = {**events.broken_windows(settings), **events.channel_incidents(settings)}
-            _queue_changes(settings, store, wanted, run, echo)
+            _queue_changes(settings, store, wanted, run, printed)
+            printed.flush()
             run.delivery = deliver_outbox(store, router, options, echo=echo)
         finally:
             store.close()

@@ -1,8 +1,9 @@
 """`make dev-smoke`: start `dagster dev` on 127.0.0.1, wait until the UI answers
 and the code location has loaded the Tally definitions, then stop it.
 
-`dagster dev` runs in its own process group and is stopped with SIGTERM (a
-backgrounded dagster ignores SIGINT) and waited on, so nothing is left behind.
+`dagster dev` runs in its own process group and is stopped by PID with SIGTERM
+(a backgrounded dagster ignores SIGINT) and waited on; only if it has not exited
+90 s later is its whole process group killed.
 Exit 0 when the UI served and the definitions loaded; 1 otherwise.
 """
 
@@ -55,15 +56,58 @@ def _locations(port: int) -> list[dict]:
     return body["data"]["workspaceOrError"]["locationEntries"]
 
 
-def stop(process: subprocess.Popen, timeout: float = 60) -> int:
-    """SIGTERM to dagster dev's process group, then wait (SIGKILL after `timeout`)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+def become_subreaper() -> bool:
+    """Orphans of `dagster dev` (its code servers) become our children, so we can
+    wait on them: this machine's init does not reap. Linux only; False elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _reap_children() -> None:
+    while True:
         try:
-            return process.wait(timeout=timeout)
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def stop(process: subprocess.Popen, timeout: float = 90) -> int:
+    """SIGTERM to `dagster dev` itself (it stops its webserver, daemon and code
+    servers), wait for it, then SIGTERM what is left of its process group and
+    reap it; SIGKILL only what is still there after `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-    return process.wait()
+    code = process.wait()
+    deadline = time.monotonic() + timeout
+    if _group_alive(process.pid):
+        os.killpg(process.pid, signal.SIGTERM)
+    while _group_alive(process.pid):
+        _reap_children()
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            deadline = float("inf")
+        time.sleep(0.2)
+    _reap_children()
+    return code
 
 
 def smoke(
@@ -148,8 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait")
+    parser.add_argument(
+        "--project-dir", type=Path, default=PROJECT_DIR, help="project to run (default: this one)"
+    )
     args = parser.parse_args(argv)
-    ok, message = smoke(args.port or free_port(), args.timeout)
+    become_subreaper()
+    ok, message = smoke(args.port or free_port(), args.timeout, project_dir=args.project_dir)
     print(("dev-smoke ok: " if ok else "dev-smoke FAILED: ") + message)
     return 0 if ok else 1
 
