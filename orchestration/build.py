@@ -6,11 +6,12 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt
+from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.settings import Settings, now_as_of
+from orchestration.warehouse import postgres_loader
 from orchestration.warehouse.duckdb_files import prepare_working_copy, publish
 
 Printer = Callable[[str], None]
@@ -78,29 +79,85 @@ def build(
         )
     as_of = settings.as_of or now_as_of()
     started = time.monotonic()
-    working = settings.build_duckdb_path
     echo(f"Tally build: as_of {as_of}, landing {settings.landing_dir}, target {settings.target}")
-    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
-    versions_before = read_versions(working)
-
     extra = ["--full-refresh"] if full_refresh else []
     if select:
         extra += ["--select", select]
     environment = {
         "TALLY_LANDING_DIR": str(settings.landing_dir),
         "TALLY_AS_OF": as_of,
-        "TALLY_DUCKDB_PATH": str(settings.duckdb_path),
-        "TALLY_DUCKDB_BUILD_PATH": str(working),
         "TALLY_TARGET": settings.target,
+        **_engine_environment(settings),
     }
     callbacks = [Progress()] if show_progress else []
-    with _environment(environment):
+    if settings.target == "postgres":
+        return _build_postgres(settings, as_of, extra, environment, callbacks, full_refresh, echo,
+                               started)  # fmt: skip
+
+    working = settings.build_duckdb_path
+    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+    versions_before = read_versions(replace(settings, duckdb_path=working))
+    with _environment({**environment, "TALLY_DUCKDB_BUILD_PATH": str(working)}):
         outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks)
 
     published = False
     landing = None
     if not outcome.has_errors:
-        landing = LandingChanges.between(versions_before, read_versions(working))
+        landing = LandingChanges.between(
+            versions_before, read_versions(replace(settings, duckdb_path=working))
+        )
         publish(working, settings.duckdb_path)
         published = True
     return BuildResult(outcome, as_of, published, time.monotonic() - started, landing)
+
+
+def _engine_environment(settings: Settings) -> dict[str, str]:
+    """The connection variables profiles.yml reads, from the resolved settings."""
+    pg = settings.postgres
+    return {
+        "TALLY_DUCKDB_PATH": str(settings.duckdb_path),
+        "TALLY_PG_HOST": pg.host,
+        "TALLY_PG_PORT": str(pg.port),
+        "TALLY_PG_USER": pg.user,
+        "TALLY_PG_PASSWORD": pg.password,
+        "TALLY_PG_DATABASE": pg.database,
+    }
+
+
+def _build_postgres(
+    settings: Settings,
+    as_of: str,
+    extra: list[str],
+    environment: dict[str, str],
+    callbacks: list,
+    full_refresh: bool,
+    echo: Printer,
+    started: float,
+) -> BuildResult:
+    """PostgreSQL: COPY the landing files in, then dbt builds in place.
+
+    Every model table is swapped in by dbt in one transaction (create under a
+    temporary name, rename), so readers see the previous or the new table, never
+    a half-built one; a failed model leaves its previous table in place.
+    """
+    echo(f"  warehouse: {settings.postgres.describe()}")
+    versions_before = read_versions(settings)
+    with _environment(environment):
+        parsed = run_dbt_parse(dbt_args("parse", settings))
+        try:
+            count = postgres_loader.load(
+                settings, postgres_loader.landing_tables(parsed), reset=full_refresh, echo=echo
+            )
+        except postgres_loader.LandingError as error:
+            raise BuildError(str(error)) from None
+        except Exception as error:  # connection refused, authentication, ...
+            raise BuildError(
+                f"Cannot load the landing files into {settings.postgres.describe()}: "
+                f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
+            ) from None
+        echo(f"  landing: {count} file version(s) streamed with COPY")
+        outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
+    landing = None
+    if not outcome.has_errors:
+        landing = LandingChanges.between(versions_before, read_versions(settings))
+    return BuildResult(outcome, as_of, not outcome.has_errors, time.monotonic() - started, landing)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
+
+from orchestration.settings import Settings
+from orchestration.warehouse import marts
 
 SUMMARY_SQL = """
 with windows as (
@@ -55,13 +57,10 @@ class ReconSummary:
     amount_at_risk: Decimal
 
 
-def read_summary(database: Path) -> tuple[list[ReconSummary], int]:
+def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
     """Reads the published marts (read-only: never blocks a build)."""
-    import duckdb
-
-    with duckdb.connect(str(database), read_only=True) as connection:
-        rows = connection.execute(SUMMARY_SQL).fetchall()
-        quarantined = connection.execute("select count(*) from marts.fct_quarantine").fetchone()[0]
+    rows = marts.query(settings, SUMMARY_SQL)
+    quarantined = marts.query(settings, "select count(*) from marts.fct_quarantine")[0][0]
     summaries = [ReconSummary(*row) for row in rows]
     return summaries, quarantined
 

@@ -10,6 +10,10 @@
     regexp_full_match({{ expression }}, {{ tally.sql_string(pattern) }})
 {%- endmacro %}
 
+{% macro postgres__regex_full_match(expression, pattern) -%}
+    ({{ expression }} ~ {{ tally.sql_string('^(?:' ~ pattern ~ ')$') }})
+{%- endmacro %}
+
 {#- ISO 8601 with a UTC offset (Z or ±HH:MM), any fraction, 'T' or space: UTC
     timestamp without zone. The regex guard matters: a plain cast drops the offset
     and accepts words such as 'epoch'. -#}
@@ -24,6 +28,16 @@
     end
 {%- endmacro %}
 
+{#- PostgreSQL has no try_cast: a value the regex admits can still be out of
+    range (February 30th), so the cast goes through tally_try_timestamptz(),
+    which on-run-start installs (see engine_functions()). -#}
+{% macro postgres__parse_iso_timestamp(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})') }}
+            then {{ target.schema }}.tally_try_timestamptz({{ expression }}) at time zone 'UTC'
+    end
+{%- endmacro %}
+
 {#- Epoch milliseconds (UTC) as a timestamp without zone. -#}
 {% macro parse_epoch_ms(expression) -%}
     {{ return(adapter.dispatch('parse_epoch_ms', 'tally')(expression)) }}
@@ -33,6 +47,13 @@
     case
         when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
             then epoch_ms(cast({{ expression }} as bigint))
+    end
+{%- endmacro %}
+
+{% macro postgres__parse_epoch_ms(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
+            then timestamp '1970-01-01 00:00:00' + cast({{ expression }} as bigint) * interval '1 millisecond'
     end
 {%- endmacro %}
 
@@ -49,6 +70,15 @@
     ) as varchar)
 {%- endmacro %}
 
+{#- Built by hand so the text is the same as DuckDB's: {"key":value,...}. -#}
+{% macro postgres__json_object(pairs) -%}
+    ('{' ||
+        {%- for key, expression in pairs %}
+        {{ tally.sql_string(tojson(key) ~ ':') }} || coalesce(to_json({{ expression }})::text, 'null'){{ " || ',' ||" if not loop.last }}
+        {%- endfor %}
+    || '}')
+{%- endmacro %}
+
 {#- Seconds since the Unix epoch of a UTC timestamp, as a number. -#}
 {% macro epoch_seconds(expression) -%}
     {{ return(adapter.dispatch('epoch_seconds', 'tally')(expression)) }}
@@ -56,4 +86,8 @@
 
 {% macro default__epoch_seconds(expression) -%}
     epoch({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__epoch_seconds(expression) -%}
+    extract(epoch from {{ expression }})
 {%- endmacro %}
