@@ -60,7 +60,13 @@ def _generate(args: argparse.Namespace) -> int:
     if args.days < 1:
         print("tally generate: --days must be at least 1", file=sys.stderr)
         return EXIT_ERROR
-    manifest = generate(args.out, seed=args.seed, start=args.start, days=args.days, progress=print)
+    try:
+        manifest = generate(
+            args.out, seed=args.seed, start=args.start, days=args.days, progress=print
+        )
+    except ValueError as error:
+        print(f"tally generate: {error}", file=sys.stderr)
+        return EXIT_ERROR
     rows = sum(manifest.get("row_counts", {}).values())
     print(f"Wrote {rows} rows in {manifest.get('files')} files under {args.out}")
     print(f"Ground truth: {args.out / '_expected' / 'breaks.csv'} (as of {manifest.get('as_of')})")
