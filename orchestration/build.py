@@ -144,6 +144,7 @@ def _build_postgres(
     versions_before = read_versions(settings)
     with _environment(environment):
         parsed = run_dbt_parse(dbt_args("parse", settings))
+        loading = time.monotonic()
         try:
             count = postgres_loader.load(
                 settings, postgres_loader.landing_tables(parsed), reset=full_refresh, echo=echo
@@ -155,7 +156,10 @@ def _build_postgres(
                 f"Cannot load the landing files into {settings.postgres.describe()}: "
                 f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
             ) from None
-        echo(f"  landing: {count} file version(s) streamed with COPY")
+        echo(
+            f"  landing: {count} file version(s) streamed with COPY "
+            f"in {time.monotonic() - loading:.1f}s"
+        )
         outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
     landing = None
     if not outcome.has_errors:

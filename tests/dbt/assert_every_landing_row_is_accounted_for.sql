@@ -38,14 +38,14 @@ with problems as (
         ) as quarantine_difference,
         (
             select count(*)
-            from {{ stg }} as staged
-            where not exists (
-                select 1
+            from (
+                select _source_file, _source_row
+                from {{ stg }}
+                except
+                select _source_file, _source_row
                 from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
-                where clean._source_file = staged._source_file
-                    and clean._source_row = staged._source_row
-                    and clean.quarantine_reason is null
-            )
+                where clean.quarantine_reason is null
+            ) as staged_without_landing
         ) as staged_rows_without_a_landing_row
     {%- endcall %}
 )
