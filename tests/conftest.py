@@ -4,6 +4,7 @@ DuckDB files, and read the marts it publishes."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -145,3 +146,22 @@ def landing(tmp_path: Path) -> Path:
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "tally.duckdb"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session", params=[7, 2026], ids=lambda seed: f"seed{seed}")
+def demo(request, tmp_path_factory) -> dict:
+    """The demo generated with a seed and built at its as_of; shared by the modules
+    that check its ground truth, so each seed is built once per test run."""
+    root = tmp_path_factory.mktemp(f"demo{request.param}")
+    landing = root / "landing"
+    database = root / "tally.duckdb"
+    generated = run_tally("generate", "--out", str(landing), "--seed", str(request.param))
+    assert generated.returncode == 0, generated.stderr
+    manifest = json.loads((landing / "_expected/manifest.json").read_text())
+    stdout = build_ok(landing, database, manifest["as_of"])
+    return {"landing": landing, "database": database, "manifest": manifest, "stdout": stdout}
