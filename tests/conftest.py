@@ -13,6 +13,23 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property tests (tests/property) build with dbt for every example: `ci` (the
+# default) runs a few and reports a failing example as found (shrinking it
+# would take one build per step); `pytest --hypothesis-profile=long
+# tests/property` runs many and shrinks.
+settings.register_profile(
+    "ci",
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
