@@ -36,17 +36,18 @@ dependencies as (
     where dependent <> ''
 ),
 
+-- both terms cast alike: PostgreSQL requires a recursive CTE's column types to match
 participants as (
     select
         processing_id,
-        entry_service as service
+        cast(entry_service as {{ dbt.type_string() }}) as service
     from processings
 
     union
 
     select
         dependencies.processing_id,
-        dependencies.dependent as service
+        cast(dependencies.dependent as {{ dbt.type_string() }}) as service
     from participants
     inner join dependencies
         on participants.processing_id = dependencies.processing_id
