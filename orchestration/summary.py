@@ -67,13 +67,13 @@ def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
 
 def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
     header = (
-        f"{'reconciliation':<18} {'owner':<16} {'severity':<9} "
+        f"{'reconciliation':<22} {'owner':<17} {'severity':<9} "
         f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11} {'amount at risk':>15}"
     )
     lines = ["Windows per reconciliation:", header, "-" * len(header)]
     for row in summaries:
         lines.append(
-            f"{row.recon_name:<18} {row.owner:<16} {row.severity:<9} {row.balanced:>8} "
+            f"{row.recon_name:<22} {row.owner:<17} {row.severity:<9} {row.balanced:>8} "
             f"{row.pending:>8} {row.breaks:>7} {row.open_breaks:>11} {row.amount_at_risk:>15,.2f}"
         )
     lines.append(

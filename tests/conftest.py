@@ -14,6 +14,23 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property tests (tests/property) build with dbt for every example: `ci` (the
+# default) runs a few and reports a failing example as found (shrinking it
+# would take one build per step); `pytest --hypothesis-profile=long
+# tests/property` runs many and shrinks.
+settings.register_profile(
+    "ci",
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
@@ -149,6 +166,11 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "tally.duckdb"
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 # --- engines ---------------------------------------------------------------
 
 
@@ -256,3 +278,23 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
         return builds[seed, target]
 
     return get
+
+
+@pytest.fixture(
+    scope="session",
+    params=[(7, "duckdb"), (2026, "duckdb"), (7, "postgres")],
+    ids=lambda param: f"seed{param[0]}-{param[1]}",
+)
+def demo(request, demo_build) -> dict:
+    """The demo of a seed built on an engine at its as_of, once per test run,
+    shared by the modules that check its ground truth."""
+    seed, target = request.param
+    built = demo_build(seed, target)
+    return {
+        "landing": built.landing,
+        "manifest": built.manifest,
+        "stdout": built.stdout,
+        "target": target,
+        "database": built.warehouse.duckdb_path,
+        "query": built.warehouse.query,
+    }
