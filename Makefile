@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install demo test lint format docs bench clean dev dev-smoke
+.PHONY: install postgres-server demo test lint format docs bench clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -20,6 +20,20 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The tests start their own throwaway PostgreSQL cluster (tests/postgres_cluster.py);
+# this makes sure the server binaries are there, installing them when missing.
+postgres-server:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| [ -n "$$TALLY_PG_BINDIR" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries missing: apt-get install -y postgresql"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries missing and no apt-get: install PostgreSQL (initdb, pg_ctl) or set TALLY_PG_BINDIR" >&2; \
+		exit 1; \
+	fi
 
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)
@@ -52,21 +66,22 @@ docs: install
 	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet
 	@echo "dbt docs: $(CURDIR)/target/index.html"
 
-test: install
-	$(BIN)/ruff check orchestration tests
+test: install postgres-server
+	$(BIN)/ruff check orchestration tests bench
 	$(BIN)/pytest
 
-bench: install
+bench: install postgres-server
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/channel_health.py
+	$(BIN)/python bench/postgres.py
 
 lint: install
-	$(BIN)/ruff check orchestration tests
-	$(BIN)/ruff format --check orchestration tests
+	$(BIN)/ruff check orchestration tests bench
+	$(BIN)/ruff format --check orchestration tests bench
 
 format: install
-	$(BIN)/ruff format orchestration tests
-	$(BIN)/ruff check --fix orchestration tests
+	$(BIN)/ruff format orchestration tests bench
+	$(BIN)/ruff check --fix orchestration tests bench
 
 clean:
 	rm -rf target logs data .pytest_cache

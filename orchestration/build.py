@@ -6,12 +6,13 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt
+from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
 from orchestration.settings import Settings, now_as_of
+from orchestration.warehouse import postgres_loader
 from orchestration.warehouse.duckdb_files import exclusive_build, prepare_working_copy, publish
 
 Printer = Callable[[str], None]
@@ -78,7 +79,9 @@ def build(
 
     One build at a time per warehouse (a file lock beside the working copy):
     Dagster runs, schedules and `tally build` wait for each other. `run_id`
-    names the run in marts.fct_recon_runs (default: dbt's invocation id).
+    names the run in marts.fct_recon_runs (default: dbt's invocation id);
+    `dbt_options` are extra `dbt build` flags. metrics.prom is written after
+    every build, failed or not.
     """
     if not settings.landing_dir.is_dir():
         raise BuildError(
@@ -87,17 +90,18 @@ def build(
             "(`tally generate --out DIR` writes demo files)."
         )
     as_of = settings.as_of or now_as_of()
-    working = settings.build_duckdb_path
-    with exclusive_build(working, echo):
-        return _build_locked(
-            settings, as_of, working, full_refresh, select, echo, show_progress, run_id, dbt_options
+    with exclusive_build(settings.build_duckdb_path, echo):
+        result = _build(
+            settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
         )
+    result.run_id = run_id
+    write_metrics(settings, result)
+    return result
 
 
-def _build_locked(
+def _build(
     settings: Settings,
     as_of: str,
-    working,
     full_refresh: bool,
     select: str | None,
     echo: Printer,
@@ -107,9 +111,6 @@ def _build_locked(
 ) -> BuildResult:
     started = time.monotonic()
     echo(f"Tally build: as_of {as_of}, landing {settings.landing_dir}, target {settings.target}")
-    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
-    versions_before = read_versions(working)
-
     extra = ["--full-refresh"] if full_refresh else []
     if select:
         extra += ["--select", select]
@@ -117,24 +118,90 @@ def _build_locked(
     environment = {
         "TALLY_LANDING_DIR": str(settings.landing_dir),
         "TALLY_AS_OF": as_of,
-        "TALLY_DUCKDB_PATH": str(settings.duckdb_path),
-        "TALLY_DUCKDB_BUILD_PATH": str(working),
         "TALLY_TARGET": settings.target,
         "TALLY_RUN_ID": run_id or "",
+        **_engine_environment(settings),
     }
     callbacks = [Progress()] if show_progress else []
-    with _environment(environment):
+    if settings.target == "postgres":
+        return _build_postgres(settings, as_of, extra, environment, callbacks, full_refresh, echo,
+                               started)  # fmt: skip
+
+    working = settings.build_duckdb_path
+    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+    versions_before = read_versions(replace(settings, duckdb_path=working))
+    with _environment({**environment, "TALLY_DUCKDB_BUILD_PATH": str(working)}):
         outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks)
-    results = list(getattr(raw.result, "results", None) or [])
 
     published = False
     landing = None
     if not outcome.has_errors:
-        landing = LandingChanges.between(versions_before, read_versions(working))
+        landing = LandingChanges.between(
+            versions_before, read_versions(replace(settings, duckdb_path=working))
+        )
         publish(working, settings.duckdb_path)
         published = True
-    result = BuildResult(
-        outcome, as_of, published, time.monotonic() - started, landing, results, run_id
-    )
-    write_metrics(settings, result)
-    return result
+    seconds = time.monotonic() - started
+    return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
+
+
+def _node_results(raw) -> list:
+    return list(getattr(getattr(raw, "result", None), "results", None) or [])
+
+
+def _engine_environment(settings: Settings) -> dict[str, str]:
+    """The connection variables profiles.yml reads, from the resolved settings."""
+    pg = settings.postgres
+    return {
+        "TALLY_DUCKDB_PATH": str(settings.duckdb_path),
+        "TALLY_PG_HOST": pg.host,
+        "TALLY_PG_PORT": str(pg.port),
+        "TALLY_PG_USER": pg.user,
+        "TALLY_PG_PASSWORD": pg.password,
+        "TALLY_PG_DATABASE": pg.database,
+    }
+
+
+def _build_postgres(
+    settings: Settings,
+    as_of: str,
+    extra: list[str],
+    environment: dict[str, str],
+    callbacks: list,
+    full_refresh: bool,
+    echo: Printer,
+    started: float,
+) -> BuildResult:
+    """PostgreSQL: COPY the landing files in, then dbt builds in place.
+
+    Every model table is swapped in by dbt in one transaction (create under a
+    temporary name, rename), so readers see the previous or the new table, never
+    a half-built one; a failed model leaves its previous table in place.
+    """
+    echo(f"  warehouse: {settings.postgres.describe()}")
+    versions_before = read_versions(settings)
+    with _environment(environment):
+        parsed = run_dbt_parse(dbt_args("parse", settings))
+        loading = time.monotonic()
+        try:
+            count = postgres_loader.load(
+                settings, postgres_loader.landing_tables(parsed), reset=full_refresh, echo=echo
+            )
+        except postgres_loader.LandingError as error:
+            raise BuildError(str(error)) from None
+        except Exception as error:  # connection refused, authentication, ...
+            raise BuildError(
+                f"Cannot load the landing files into {settings.postgres.describe()}: "
+                f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
+            ) from None
+        echo(
+            f"  landing: {count} file version(s) streamed with COPY "
+            f"in {time.monotonic() - loading:.1f}s"
+        )
+        outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
+    landing = None
+    if not outcome.has_errors:
+        landing = LandingChanges.between(versions_before, read_versions(settings))
+    seconds = time.monotonic() - started
+    published = not outcome.has_errors
+    return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))

@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--landing", type=Path, help="landing folder (env TALLY_LANDING_DIR)")
     build.add_argument("--as-of", help="the build's reference time, ISO 8601 (env TALLY_AS_OF)")
     build.add_argument(
-        "--target", choices=["duckdb"], help="warehouse engine (env TALLY_TARGET, default duckdb)"
+        "--target",
+        choices=["duckdb", "postgres"],
+        help="warehouse engine (env TALLY_TARGET, default duckdb)",
     )
     build.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
     build.add_argument("--select", help="dbt selection, e.g. +recon_payments_psp+")
@@ -68,7 +70,13 @@ def _generate(args: argparse.Namespace) -> int:
     if args.days < 1:
         print("tally generate: --days must be at least 1", file=sys.stderr)
         return EXIT_ERROR
-    manifest = generate(args.out, seed=args.seed, start=args.start, days=args.days, progress=print)
+    try:
+        manifest = generate(
+            args.out, seed=args.seed, start=args.start, days=args.days, progress=print
+        )
+    except ValueError as error:
+        print(f"tally generate: {error}", file=sys.stderr)
+        return EXIT_ERROR
     rows = sum(manifest.get("row_counts", {}).values())
     print(f"Wrote {rows} rows in {manifest.get('files')} files under {args.out}")
     print(f"Ground truth: {args.out / '_expected' / 'breaks.csv'} (as of {manifest.get('as_of')})")
@@ -105,10 +113,18 @@ def _build(args: argparse.Namespace) -> int:
             print(f"  {problem.describe()}", file=sys.stderr)
         if outcome.skipped:
             print(f"  ({len(outcome.skipped)} nodes skipped because of these)", file=sys.stderr)
-        print(
-            f"The published marts in {settings.duckdb_path} are unchanged (last good build).",
-            file=sys.stderr,
-        )
+        if settings.target == "postgres":
+            print(
+                f"In {settings.describe_warehouse()} the failed and skipped models keep their "
+                "previous tables (each table is replaced atomically, only when it builds).",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"The published marts in {settings.describe_warehouse()} are unchanged "
+                "(last good build).",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
 
     print(
@@ -119,7 +135,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"  warning: {problem.describe()}")
     if result.landing is not None:
         print(result.landing.describe())
-    summaries, quarantined = read_summary(settings.duckdb_path)
+    summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
     broken = {**outcome.broken_reconciliations, **outcome.warned_reconciliations}
     if broken:
@@ -127,7 +143,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"Reconciliations with open breaks: {names}")
     else:
         print("No reconciliation has open breaks.")
-    print(f"Marts: {settings.duckdb_path} (schema marts)")
+    print(f"Marts: {settings.describe_warehouse()}")
     if broken and args.fail_on_breaks:
         return EXIT_BREAKS
     return EXIT_OK

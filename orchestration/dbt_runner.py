@@ -119,15 +119,29 @@ class Progress:
         )
 
 
+def run_dbt_parse(args: list[str]) -> Any:
+    """Parses the project; returns dbt's manifest (raises with dbt's message on failure)."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(args)
+    if not result.success or result.result is None:
+        raise RuntimeError(f"dbt could not parse the project: {result.exception}")
+    return result.result
+
+
 def run_dbt(
     args: list[str],
     callbacks: list[Callable[[Any], None]] | None = None,
+    manifest: Any = None,
 ) -> tuple[BuildOutcome, Any]:
-    """Invokes dbt with `args`; returns the classified outcome and dbt's raw result."""
+    """Invokes dbt with `args`; returns the classified outcome and dbt's raw result.
+
+    A `manifest` from `run_dbt_parse` saves parsing the project a second time.
+    """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes seconds to import
 
     try:
-        result = dbtRunner(callbacks=callbacks or []).invoke(args)
+        result = dbtRunner(manifest=manifest, callbacks=callbacks or []).invoke(args)
     finally:
         release_duckdb()
     if result.result is None or not hasattr(result.result, "results"):

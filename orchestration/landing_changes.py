@@ -7,7 +7,9 @@ says exactly which file versions this build loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from orchestration.settings import Settings
+from orchestration.warehouse import marts
 
 VERSIONS_SQL = (
     "select service, table_name, source_file, load_id, change from marts.fct_landing_files"
@@ -16,20 +18,11 @@ VERSIONS_SQL = (
 Version = tuple[str, str, str, int, str]
 
 
-def read_versions(database: Path) -> set[Version]:
-    """File versions recorded in a DuckDB file; empty when it has none yet."""
-    import duckdb
-
-    if not database.exists():
+def read_versions(settings: Settings) -> set[Version]:
+    """File versions recorded in the warehouse; empty when it has none yet."""
+    if not marts.exists(settings, "marts", "fct_landing_files"):
         return set()
-    with duckdb.connect(str(database), read_only=True) as connection:
-        found = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_landing_files'"
-        ).fetchone()[0]
-        if not found:
-            return set()
-        return set(connection.execute(VERSIONS_SQL).fetchall())
+    return set(marts.query(settings, VERSIONS_SQL))
 
 
 @dataclass

@@ -8,7 +8,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("TALLY_PROJECT_DIR", Path(__file__).resolve().parents[1]))
-TARGETS = ("duckdb",)
+TARGETS = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Where the PostgreSQL warehouse is (TALLY_PG_*); the password is never printed."""
+
+    host: str = "localhost"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = field(default="", repr=False)
+    database: str = "tally"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> PostgresSettings:
+        port = env.get("TALLY_PG_PORT") or "5432"
+        if not port.isdigit():
+            raise ValueError(f"TALLY_PG_PORT {port!r} is not a port number")
+        return cls(
+            host=env.get("TALLY_PG_HOST") or "localhost",
+            port=int(port),
+            user=env.get("TALLY_PG_USER") or "postgres",
+            password=env.get("TALLY_PG_PASSWORD") or "",
+            database=env.get("TALLY_PG_DATABASE") or "tally",
+        )
+
+    def connect_args(self) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.database,
+        }
+
+    def describe(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
 
 
 @dataclass(frozen=True)
@@ -20,6 +56,7 @@ class Settings:
     as_of: str | None = None
     target: str = "duckdb"
     project_dir: Path = PROJECT_DIR
+    postgres: PostgresSettings = field(default_factory=lambda: PostgresSettings())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -29,18 +66,30 @@ class Settings:
             duckdb_path=Path(env.get("TALLY_DUCKDB_PATH") or "data/tally.duckdb"),
             as_of=env.get("TALLY_AS_OF") or None,
             target=env.get("TALLY_TARGET") or "duckdb",
+            postgres=PostgresSettings.from_env(env),
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given).resolved()
 
     def resolved(self) -> Settings:
         """Absolute paths (the engine resolves relative ones against its own cwd)."""
+        if self.target not in TARGETS:
+            raise ValueError(
+                f"target {self.target!r} (--target / TALLY_TARGET) is not one of: "
+                f"{', '.join(TARGETS)}"
+            )
         return replace(
             self,
             landing_dir=Path(self.landing_dir).expanduser().resolve(),
             duckdb_path=Path(self.duckdb_path).expanduser().resolve(),
             as_of=normalize_as_of(self.as_of) if self.as_of else None,
         )
+
+    def describe_warehouse(self) -> str:
+        """Where the marts are, for people (no password)."""
+        if self.target == "postgres":
+            return f"{self.postgres.describe()} (schema marts)"
+        return f"{self.duckdb_path} (schema marts)"
 
     @property
     def build_duckdb_path(self) -> Path:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
+
+from orchestration.settings import Settings
+from orchestration.warehouse import marts
 
 SUMMARY_SQL = """
 with windows as (
@@ -55,26 +57,23 @@ class ReconSummary:
     amount_at_risk: Decimal
 
 
-def read_summary(database: Path) -> tuple[list[ReconSummary], int]:
+def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
     """Reads the published marts (read-only: never blocks a build)."""
-    import duckdb
-
-    with duckdb.connect(str(database), read_only=True) as connection:
-        rows = connection.execute(SUMMARY_SQL).fetchall()
-        quarantined = connection.execute("select count(*) from marts.fct_quarantine").fetchone()[0]
+    rows = marts.query(settings, SUMMARY_SQL)
+    quarantined = marts.query(settings, "select count(*) from marts.fct_quarantine")[0][0]
     summaries = [ReconSummary(*row) for row in rows]
     return summaries, quarantined
 
 
 def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
     header = (
-        f"{'reconciliation':<18} {'owner':<16} {'severity':<9} "
+        f"{'reconciliation':<22} {'owner':<17} {'severity':<9} "
         f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11} {'amount at risk':>15}"
     )
     lines = ["Windows per reconciliation:", header, "-" * len(header)]
     for row in summaries:
         lines.append(
-            f"{row.recon_name:<18} {row.owner:<16} {row.severity:<9} {row.balanced:>8} "
+            f"{row.recon_name:<22} {row.owner:<17} {row.severity:<9} {row.balanced:>8} "
             f"{row.pending:>8} {row.breaks:>7} {row.open_breaks:>11} {row.amount_at_risk:>15,.2f}"
         )
     lines.append(

@@ -4,14 +4,33 @@ DuckDB files, and read the marts it publishes."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property tests (tests/property) build with dbt for every example: `ci` (the
+# default) runs a few and reports a failing example as found (shrinking it
+# would take one build per step); `pytest --hypothesis-profile=long
+# tests/property` runs many and shrinks.
+settings.register_profile(
+    "ci",
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
@@ -145,3 +164,137 @@ def landing(tmp_path: Path) -> Path:
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "tally.duckdb"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- engines ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster for the session (see postgres_cluster.py).
+
+    Without PostgreSQL binaries the tests that need it skip locally and fail in
+    CI (`CI` set): CI must prove the PostgreSQL target, not silently skip it.
+    """
+    from postgres_cluster import ClusterUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL: {error}")
+        pytest.skip(str(error))
+    yield cluster
+    cluster.stop()
+
+
+@dataclass
+class Warehouse:
+    """One engine's warehouse: where `tally build` writes and tests read the marts."""
+
+    target: str
+    duckdb_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    connect_args: dict[str, object] = field(default_factory=dict)
+
+    def build(self, landing: Path, as_of: str | None, *extra: str) -> subprocess.CompletedProcess:
+        args = ["build", "--landing", str(landing), "--quiet", "--target", self.target]
+        if self.duckdb_path is not None:
+            args += ["--duckdb-path", str(self.duckdb_path)]
+        if as_of:
+            args += ["--as-of", as_of]
+        return run_tally(*args, *extra, env=self.env)
+
+    def build_ok(self, landing: Path, as_of: str | None, *extra: str) -> str:
+        built = self.build(landing, as_of, *extra)
+        assert built.returncode == 0, built.stderr + built.stdout
+        return built.stdout
+
+    def query(self, sql: str) -> list[tuple]:
+        if self.duckdb_path is not None:
+            return query(self.duckdb_path, sql)
+        import psycopg2
+
+        connection = psycopg2.connect(**self.connect_args)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="session")
+def make_warehouse(request, tmp_path_factory) -> Callable[[str, str], Warehouse]:
+    """make_warehouse(target, name): an empty warehouse on DuckDB or PostgreSQL."""
+
+    def make(target: str, name: str) -> Warehouse:
+        if target == "duckdb":
+            return Warehouse("duckdb", tmp_path_factory.mktemp(name) / "tally.duckdb")
+        cluster = request.getfixturevalue("postgres_cluster")
+        database = name.replace("-", "_").lower()
+        cluster.create_database(database)
+        return Warehouse(
+            "postgres", env=cluster.env(database), connect_args=cluster.connect_args(database)
+        )
+
+    return make
+
+
+@dataclass
+class Demo:
+    landing: Path
+    manifest: dict
+    warehouse: Warehouse
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
+    """demo_build(seed, target): the demo data of `seed` built once per session.
+
+    Every target builds the same landing files, so their marts can be compared.
+    """
+    landings: dict[int, Path] = {}
+    builds: dict[tuple[int, str], Demo] = {}
+
+    def get(seed: int, target: str) -> Demo:
+        if seed not in landings:
+            landing = tmp_path_factory.mktemp(f"demo{seed}") / "landing"
+            generated = run_tally("generate", "--out", str(landing), "--seed", str(seed))
+            assert generated.returncode == 0, generated.stderr
+            landings[seed] = landing
+        if (seed, target) not in builds:
+            landing = landings[seed]
+            manifest = json.loads((landing / "_expected/manifest.json").read_text())
+            warehouse = make_warehouse(target, f"demo-{seed}-{target}")
+            stdout = warehouse.build_ok(landing, manifest["as_of"])
+            builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
+        return builds[seed, target]
+
+    return get
+
+
+@pytest.fixture(
+    scope="session",
+    params=[(7, "duckdb"), (2026, "duckdb"), (7, "postgres")],
+    ids=lambda param: f"seed{param[0]}-{param[1]}",
+)
+def demo(request, demo_build) -> dict:
+    """The demo of a seed built on an engine at its as_of, once per test run,
+    shared by the modules that check its ground truth."""
+    seed, target = request.param
+    built = demo_build(seed, target)
+    return {
+        "landing": built.landing,
+        "manifest": built.manifest,
+        "stdout": built.stdout,
+        "target": target,
+        "database": built.warehouse.duckdb_path,
+        "query": built.warehouse.query,
+    }

@@ -7,3 +7,7 @@
 {% macro default__floor_epoch_second(expression) -%}
     cast(floor(epoch({{ expression }})) as bigint)
 {%- endmacro %}
+
+{% macro postgres__floor_epoch_second(expression) -%}
+    cast(floor(extract(epoch from {{ expression }})) as bigint)
+{%- endmacro %}

@@ -7,3 +7,7 @@
 {% macro default__integer_divide(numerator, denominator) -%}
     (({{ numerator }}) // ({{ denominator }}))
 {%- endmacro %}
+
+{% macro postgres__integer_divide(numerator, denominator) -%}
+    cast(floor(cast(({{ numerator }}) as numeric) / ({{ denominator }})) as bigint)
+{%- endmacro %}

@@ -6,3 +6,7 @@
 {% macro default__timestamp_from_epoch_second(expression) -%}
     make_timestamp(cast({{ expression }} as bigint) * 1000000)
 {%- endmacro %}
+
+{% macro postgres__timestamp_from_epoch_second(expression) -%}
+    (timestamp '1970-01-01 00:00:00' + cast({{ expression }} as bigint) * interval '1 second')
+{%- endmacro %}

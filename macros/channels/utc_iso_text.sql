@@ -6,3 +6,7 @@
 {% macro default__utc_iso_text(expression) -%}
     strftime({{ expression }}, '%Y-%m-%dT%H:%M:%SZ')
 {%- endmacro %}
+
+{% macro postgres__utc_iso_text(expression) -%}
+    to_char({{ expression }}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+{%- endmacro %}

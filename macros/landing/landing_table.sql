@@ -83,6 +83,32 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- PostgreSQL cannot read the client's files: `tally build` streams them with
+    COPY into `landing_load.<service>__<table>` first (with the same version
+    bookkeeping, see orchestration/warehouse/postgres_loader.py), and this model
+    appends the loads it has not seen yet. -#}
+{% macro postgres__landing_table(service, table, columns) -%}
+    {%- set loaded = api.Relation.create(database=target.database, schema='landing_load', identifier=service ~ '__' ~ table) -%}
+    {%- if execute and adapter.get_relation(loaded.database, loaded.schema, loaded.identifier) is none -%}
+        {{ exceptions.raise_compiler_error("Landing table " ~ loaded ~ " does not exist: on PostgreSQL the landing files are loaded by `tally build --target postgres` (COPY) before dbt runs; run that instead of plain `dbt build`, or load them once with it") }}
+    {%- endif %}
+    select
+        _source_file,
+        _source_row,
+        _source_size,
+        _source_modified_at,
+        _source_checksum,
+        _load_id,
+        _loaded_at,
+        {%- for column in columns %}
+        {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ loaded }}
+    {%- if is_incremental() %}
+    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
+    {%- endif %}
+{%- endmacro %}
+
 {#- The load number of this build for the table: one more than the last. -#}
 {% macro _next_load_id() -%}
     {%- if execute and is_incremental() -%}

@@ -26,6 +26,9 @@
     `_tombstone` rows. Every path gives the rows a full refresh gives. -#}
 {% macro reconcile(left, right) -%}
     {%- set spec = tally.recon_spec(model) -%}
+    {%- if spec.kind != 'two_sided' -%}
+        {{ exceptions.raise_compiler_error("Model " ~ model.name ~ " calls reconcile() but its YAML declares meta.tally.kind: " ~ spec.kind) }}
+    {%- endif -%}
     {%- set compare = tally._compare_columns(spec) -%}
     {%- set has_amount = spec.left.get('amount') or spec.right.get('amount') -%}
     {%- set spec_hash = local_md5(tojson(spec, sort_keys=true)) -%}

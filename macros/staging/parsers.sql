@@ -10,17 +10,44 @@
     regexp_full_match({{ expression }}, {{ tally.sql_string(pattern) }})
 {%- endmacro %}
 
-{#- ISO 8601 with a UTC offset (Z or ±HH:MM), any fraction, 'T' or space: UTC
-    timestamp without zone. The regex guard matters: a plain cast drops the offset
-    and accepts words such as 'epoch'. -#}
+{% macro postgres__regex_full_match(expression, pattern) -%}
+    ({{ expression }} ~ {{ tally.sql_string('^(?:' ~ pattern ~ ')$') }})
+{%- endmacro %}
+
+{#- ISO 8601 with a UTC offset (Z or ±HH:MM), 'T' or space, up to 9 fraction
+    digits (kept to the microsecond, the rest dropped): UTC timestamp without
+    zone. The grammar is checked by one pattern shared by every engine, so the
+    engines agree on what is a time: year 0001-9999, month 01-12, day 01-31 (and
+    within its month), hour 00-23, minute and second 00-59, offset up to ±15:59.
+    A plain cast alone would drop the offset, accept words such as 'epoch', and
+    differ between engines at the edges (24:00, a 60th second). -#}
 {% macro parse_iso_timestamp(expression) -%}
     {{ return(adapter.dispatch('parse_iso_timestamp', 'tally')(expression)) }}
 {%- endmacro %}
 
+{% macro _iso_timestamp_pattern() -%}
+    {{ return('(\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](0\d|1[0-5]):[0-5]\d)') }}
+{%- endmacro %}
+
+{#- try_cast turns a day outside its month (February 30th) into null. -#}
 {% macro default__parse_iso_timestamp(expression) -%}
     case
-        when {{ tally.regex_full_match(expression, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})') }}
+        when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
             then cast(try_cast({{ expression }} as timestamptz) at time zone 'UTC' as timestamp)
+    end
+{%- endmacro %}
+
+{#- PostgreSQL has no try_cast: the day is checked against its month's length
+    first (nested CASE: PostgreSQL evaluates the inner test only for text the
+    pattern admits), and fraction digits past the sixth are dropped, not rounded. -#}
+{% macro postgres__parse_iso_timestamp(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
+            then case
+                when cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from
+                    cast(substr({{ expression }}, 1, 7) || '-01' as date) + interval '1 month' - interval '1 day')
+                    then cast(regexp_replace({{ expression }}, '(\.\d{6})\d+', '\1') as timestamptz) at time zone 'UTC'
+            end
     end
 {%- endmacro %}
 
@@ -33,6 +60,13 @@
     case
         when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
             then epoch_ms(cast({{ expression }} as bigint))
+    end
+{%- endmacro %}
+
+{% macro postgres__parse_epoch_ms(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
+            then timestamp '1970-01-01 00:00:00' + cast({{ expression }} as bigint) * interval '1 millisecond'
     end
 {%- endmacro %}
 
@@ -49,6 +83,15 @@
     ) as varchar)
 {%- endmacro %}
 
+{#- Built by hand so the text is the same as DuckDB's: {"key":value,...}. -#}
+{% macro postgres__json_object(pairs) -%}
+    ('{' ||
+        {%- for key, expression in pairs %}
+        {{ tally.sql_string(tojson(key) ~ ':') }} || coalesce(to_json({{ expression }})::text, 'null'){{ " || ',' ||" if not loop.last }}
+        {%- endfor %}
+    || '}')
+{%- endmacro %}
+
 {#- Seconds since the Unix epoch of a UTC timestamp, as a number. -#}
 {% macro epoch_seconds(expression) -%}
     {{ return(adapter.dispatch('epoch_seconds', 'tally')(expression)) }}
@@ -56,4 +99,8 @@
 
 {% macro default__epoch_seconds(expression) -%}
     epoch({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__epoch_seconds(expression) -%}
+    extract(epoch from {{ expression }})
 {%- endmacro %}

@@ -111,7 +111,7 @@ def _posting(world: World, rng: random.Random, posted_at: datetime) -> None:
         world,
         posted_at,
         ledger_lags(rng),
-        ("merchant_payable", "cash"),
+        ("merchant_payable", "bank"),
         "",
         rng.randint(10_000, 2_000_000),
         "JPY",

@@ -274,7 +274,7 @@ def _payouts(world: World, rng: random.Random, period: Period, day: int) -> None
         currency = weighted(rng, CURRENCIES)[0]
         amount = rng.randint(10_000, 2_000_000)  # 10,000-2,000,000 JPY or 100.00-20,000.00
         postings = movement(
-            world, posted_at, ledger_lags(rng), ("merchant_payable", "cash"), "", amount, currency
+            world, posted_at, ledger_lags(rng), ("merchant_payable", "bank"), "", amount, currency
         )
         _keep_recorded(world, period, postings)
 

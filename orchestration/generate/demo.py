@@ -2,9 +2,12 @@
 
 Layout: <out>/<service>/<table>/<table>_<YYYY-MM-DD>.csv, one file per UTC day of
 the period for every table, plus <out>/_expected/{breaks,quarantine}.csv and
-manifest.json describing what a correct reconciliation must report, and
+manifest.json describing what a correct reconciliation must report,
 <out>/_expected/channel_incidents.csv, the payment channel incidents placed in the
-gateway attempts.
+gateway attempts, and for the ledger and processings
+<out>/_expected/ledger_violations.csv (every ledger invariant violation),
+ledger_slow_days.csv (days whose ledger lag is slow) and
+processing_consistency.csv (every processing's status and missing services).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import Path
 from .badrows import add_bad_rows
 from .baseline import build_world
 from .channel_incidents import place_channel_incidents
+from .customer_ledger import place_customer_ledger
 from .inject import Break, Injector
 from .model import Period, Record, World
+from .processing_checks import place_processing_checks
 from .schema import (
     REDELIVERED_DAY,
     REORDERED_DAY,
@@ -36,6 +41,9 @@ EXPECTED_DIR = "_expected"
 BREAKS_HEADER = ("recon_name", "record_key", "break_type", "side", "mismatched_columns")
 QUARANTINE_HEADER = ("service", "table_name", "source_file", "source_row", "column")
 CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", "kind")
+LEDGER_VIOLATIONS_HEADER = ("invariant", "movement_id", "account", "currency", "detected_at")
+LEDGER_SLOW_DAYS_HEADER = ("day",)
+PROCESSING_HEADER = ("processing_id", "status", "missing")
 SERVICES = tuple(dict.fromkeys(table.split("/")[0] for table in TABLES))
 
 Quarantined = tuple[str, str, str, int, str]
@@ -62,6 +70,9 @@ def generate(
     add_bad_rows(world, rng, period)
     # Own random streams: the shared one, and so every other file, is untouched.
     channel_incidents = place_channel_incidents(world, period, seed, say)
+    violations, movements, slow_days = place_customer_ledger(world, period, seed, say)
+    statuses, processing_breaks = place_processing_checks(world, period, seed, say)
+    breaks = sorted(breaks + processing_breaks + _ledger_breaks(movements))
     _clean(out)
     counts, quarantine, files = _write_tables(out, world, rng, period, say)
     manifest = {
@@ -78,8 +89,28 @@ def generate(
         CHANNEL_INCIDENTS_HEADER,
         [dict(zip(CHANNEL_INCIDENTS_HEADER, row, strict=True)) for row in channel_incidents],
     )
+    _write_rows(out / EXPECTED_DIR / "ledger_violations.csv", LEDGER_VIOLATIONS_HEADER, violations)
+    _write_rows(
+        out / EXPECTED_DIR / "ledger_slow_days.csv",
+        LEDGER_SLOW_DAYS_HEADER,
+        [(day,) for day in slow_days],
+    )
+    _write_rows(out / EXPECTED_DIR / "processing_consistency.csv", PROCESSING_HEADER, statuses)
     say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
     return manifest
+
+
+def _ledger_breaks(movements: list) -> list[Break]:
+    """A movement at which invariants broke is a ledger_invariants break naming them."""
+    return [
+        ("ledger_invariants", m.movement_id, "value_mismatch", "", ",".join(sorted(m.invariants)))
+        for m in movements
+        if m.invariants
+    ]
+
+
+def _write_rows(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
+    write_csv(path, header, [dict(zip(header, row, strict=True)) for row in rows])
 
 
 def _clean(out: Path) -> None:

@@ -1,20 +1,21 @@
-"""Reading the published marts: the one place readers (alerts, Dagster sensors,
-run metadata) open the warehouse.
+"""Reading the published marts, on either engine, with short-lived connections.
 
-On DuckDB that is the published file (`Settings.duckdb_path`), opened read-only
-for one query at a time: a build writes its own working copy and replaces the
-published file by an atomic rename, so a reader never blocks a build and never
-sees a half-built mart. Another engine adds its branch in `read_rows` only; the
-SQL the readers pass is portable (no engine-only functions).
+On DuckDB readers open the published file read-only (never the working copy a
+build writes); on PostgreSQL they read schema `marts`, whose tables a build
+swaps in atomically. Queries here must be portable SQL. Alerts, Dagster
+sensors, run metadata, the summary and the report all read through here.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from orchestration.settings import Settings
+
+Row = tuple[Any, ...]
 
 _LOCK_RETRIES = 5
 _LOCK_PAUSE_SECONDS = 0.5
@@ -24,44 +25,68 @@ class MartsUnavailable(Exception):
     """The marts cannot be read (no build published yet, or the engine refused)."""
 
 
-def read_rows(settings: Settings, sql: str, parameters: list[Any] | None = None) -> list[dict]:
-    """Runs one read-only query against the published marts; rows as dicts."""
-    if settings.target == "duckdb":
-        return _read_duckdb(Path(settings.duckdb_path), sql, parameters or [])
-    raise MartsUnavailable(
-        f"reading marts from target {settings.target!r} is not supported by this reader yet "
-        "(orchestration/warehouse/marts.py)"
-    )
+def query(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
+    """Rows of `sql` against the published warehouse.
+
+    Parameters are written `?` (translated to `%s` for PostgreSQL), so `sql`
+    must not contain a literal question mark.
+    """
+    return _execute(settings, sql, parameters)[1]
 
 
-def table_exists(settings: Settings, schema: str, table: str) -> bool:
-    rows = read_rows(
-        settings,
-        "select count(*) as found from information_schema.tables "
-        "where table_schema = ? and table_name = ?",
-        [schema, table],
-    )
-    return bool(rows and rows[0]["found"])
-
-
-def _read_duckdb(database: Path, sql: str, parameters: list[Any]) -> list[dict]:
-    import duckdb
-
-    if not database.exists():
+def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[dict]:
+    """Like `query`, with each row as a dict by column name; a clear error
+    (MartsUnavailable) when there is nothing published to read."""
+    if settings.target != "postgres" and not settings.duckdb_path.exists():
         raise MartsUnavailable(
-            f"No published marts at {database}: run `tally build` first "
+            f"No published marts at {settings.duckdb_path}: run `tally build` first "
             "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
         )
+    try:
+        columns, rows = _execute(settings, sql, parameters)
+    except MartsUnavailable:
+        raise
+    except Exception as error:
+        raise MartsUnavailable(
+            f"Cannot read the marts in {settings.describe_warehouse()}: {str(error).strip()}"
+        ) from error
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def exists(settings: Settings, schema: str, table: str) -> bool:
+    """Whether the published warehouse has the table yet (false before a first build)."""
+    if settings.target != "postgres" and not settings.duckdb_path.exists():
+        return False
+    found = query(
+        settings,
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        (schema, table),
+    )
+    return bool(found[0][0])
+
+
+def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[list[str], list]:
+    if settings.target == "postgres":
+        import psycopg2
+
+        with closing(psycopg2.connect(**settings.postgres.connect_args())) as connection:
+            connection.set_session(readonly=True, autocommit=True)
+            with connection.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), tuple(parameters) or None)
+                columns = [column[0] for column in cursor.description]
+                return columns, [tuple(row) for row in cursor.fetchall()]
+    import duckdb
+
     for attempt in range(_LOCK_RETRIES):
         try:
-            with duckdb.connect(str(database), read_only=True) as connection:
-                cursor = connection.execute(sql, parameters)
+            with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+                cursor = connection.execute(sql, list(parameters))
                 columns = [column[0] for column in cursor.description]
-                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+                return columns, cursor.fetchall()
         except duckdb.IOException as error:
             # Plain `dbt build` on the published file holds its lock for the whole
             # run; `tally build` never does (it writes a working copy).
             if "lock" not in str(error).lower() or attempt == _LOCK_RETRIES - 1:
-                raise MartsUnavailable(f"Cannot read {database}: {error}") from error
+                raise
             time.sleep(_LOCK_PAUSE_SECONDS * (attempt + 1))
     raise AssertionError("unreachable")

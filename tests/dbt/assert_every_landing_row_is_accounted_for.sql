@@ -15,16 +15,16 @@ with problems as (
             - (select count(*) from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as base_rows)
             as rows_lost_in_parsing,
         (
+            -- except compares nulls as equal, and lets every engine hash the rows
             select count(*)
-            from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
-            where clean.quarantine_reason is null
-                and not exists (
-                    select 1 from {{ stg }} as staged
-                    where
-                        {%- for column in columns %}
-                        staged.{{ column }} is not distinct from clean.{{ column }}{{ " and" if not loop.last }}
-                        {%- endfor %}
-                )
+            from (
+                select {{ columns | join(', ') }}
+                from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
+                where clean.quarantine_reason is null
+                except
+                select {{ columns | join(', ') }}
+                from {{ stg }}
+            ) as clean_not_staged
         ) as clean_rows_not_staged,
         (
             select count(*)
@@ -38,14 +38,14 @@ with problems as (
         ) as quarantine_difference,
         (
             select count(*)
-            from {{ stg }} as staged
-            where not exists (
-                select 1
+            from (
+                select _source_file, _source_row
+                from {{ stg }}
+                except
+                select _source_file, _source_row
                 from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as clean
-                where clean._source_file = staged._source_file
-                    and clean._source_row = staged._source_row
-                    and clean.quarantine_reason is null
-            )
+                where clean.quarantine_reason is null
+            ) as staged_without_landing
         ) as staged_rows_without_a_landing_row
     {%- endcall %}
 )

@@ -4,12 +4,11 @@ nothing else alarms; low traffic, short spikes, rule precedence and linking."""
 from __future__ import annotations
 
 import csv
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, build_ok, empty_landing, query, run_tally, write_csv
+from conftest import HEADERS, build_ok, empty_landing, query, write_csv
 
 from orchestration.generate.channel_watch import Attempt, detect, parent_of
 
@@ -41,13 +40,10 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("channel_demo")
-    landing, database = root / "landing", root / "tally.duckdb"
-    generated = run_tally("generate", "--out", str(landing), "--seed", "42")
-    assert generated.returncode == 0, generated.stderr
-    manifest = json.loads((landing / "_expected/manifest.json").read_text())
-    build_ok(landing, database, manifest["as_of"])
+def demo(demo_build) -> dict:
+    # the session's demo build (seed 7), shared with the ground-truth tests
+    built = demo_build(7, "duckdb")
+    landing, database, manifest = built.landing, built.warehouse.duckdb_path, built.manifest
     with (landing / "_expected/channel_incidents.csv").open(newline="") as handle:
         truth = list(csv.DictReader(handle))
     rules = {

@@ -44,3 +44,35 @@ def test_defaults_are_absolute_paths_under_data():
     assert settings.landing_dir == Path("data/landing").resolve()
     assert settings.duckdb_path == Path("data/tally.duckdb").resolve()
     assert settings.build_duckdb_path.name == "tally.duckdb.build"
+
+
+def test_postgres_settings_come_from_the_environment_and_hide_the_password():
+    env = {
+        "TALLY_PG_HOST": "db.internal",
+        "TALLY_PG_PORT": "6543",
+        "TALLY_PG_USER": "builder",
+        "TALLY_PG_PASSWORD": "s3cret-token",
+        "TALLY_PG_DATABASE": "recon",
+    }
+    settings = Settings.from_env(env, target="postgres")
+    assert settings.postgres.connect_args() == {
+        "host": "db.internal",
+        "port": 6543,
+        "user": "builder",
+        "password": "s3cret-token",
+        "dbname": "recon",
+    }
+    shown = [settings.describe_warehouse(), repr(settings), str(settings.postgres)]
+    assert all("s3cret-token" not in text for text in shown)
+    assert (
+        settings.describe_warehouse()
+        == "postgresql://builder@db.internal:6543/recon (schema marts)"
+    )
+
+
+def test_postgres_defaults_and_bad_values():
+    assert Settings.from_env({}).postgres.connect_args()["port"] == 5432
+    with pytest.raises(ValueError, match="TALLY_PG_PORT"):
+        Settings.from_env({"TALLY_PG_PORT": "five"})
+    with pytest.raises(ValueError, match="oracle"):
+        Settings.from_env({"TALLY_TARGET": "oracle"})

@@ -125,7 +125,9 @@ levels as (
         with_rules.*,
         {%- for level in range(expansion_levels) %}
         cumulative_attempts - lag(
-            cumulative_attempts, window_steps * least({{ 2 ** level }}, max_expansion_factor), 0
+            cumulative_attempts,
+            cast(window_steps * least({{ 2 ** level }}, max_expansion_factor) as integer),
+            cast(0 as bigint)
         ) over steps as attempts_x{{ level }}{{ "," if not loop.last }}
         {%- endfor %}
     from with_rules
@@ -159,7 +161,9 @@ chosen as (
 windows as (
     select
         chosen.*,
-        cumulative_failures - lag(cumulative_failures, window_steps * expansion_factor, 0) over steps as window_failures
+        cumulative_failures - lag(
+            cumulative_failures, cast(window_steps * expansion_factor as integer), cast(0 as bigint)
+        ) over steps as window_failures
     from chosen
     window steps as (partition by series_id order by step_index)
 )

@@ -12,8 +12,11 @@ with registry as (
         {%- set spec = tally.recon_spec(node) %}
         {%- set refs = node.refs %}
         {%- set compare = spec.get('compare') or [] %}
-        {%- set left_key = [spec.left.key] if spec.left.key is string else spec.left.key %}
-        {%- set right_key = [spec.right.key] if spec.right.key is string else spec.right.key %}
+        {%- set left_key = [spec.left.key] if spec.left.key is string else (spec.left.key or []) %}
+        {%- set right_key = [spec.right.key] if spec.right.key is string else (spec.right.key or []) %}
+        {#- a custom reconciliation names the models of its sides in YAML -#}
+        {%- set left_model = spec.left.get('model') or (refs[0].name if spec.kind == 'two_sided' and refs | length > 0 else none) %}
+        {%- set right_model = spec.right.get('model') or (refs[1].name if spec.kind == 'two_sided' and refs | length > 1 else none) %}
         {%- set tolerances = [] %}
         {%- set maps = [] %}
         {%- for column in compare %}
@@ -24,15 +27,16 @@ with registry as (
         {{ tally._registry_text(spec.name) }} as recon_name,
         {{ tally._registry_text(node.name) }} as model_name,
         {{ tally._registry_text(node.description | trim) }} as description,
+        {{ tally._registry_text(spec.kind) }} as recon_kind,
         {{ tally._registry_text(spec.left.get('label')) }} as left_side,
-        {{ tally._registry_text(refs[0].name if refs | length > 0 else none) }} as left_model,
-        {{ tally._registry_text(left_key | join('|')) }} as left_key,
-        {{ tally._registry_text(spec.left.time) }} as left_time_column,
+        {{ tally._registry_text(left_model) }} as left_model,
+        {{ tally._registry_text(left_key | join('|') or none) }} as left_key,
+        {{ tally._registry_text(spec.left.get('time')) }} as left_time_column,
         {{ tally._registry_text(spec.left.get('amount')) }} as left_amount_column,
         {{ tally._registry_text(spec.right.get('label')) }} as right_side,
-        {{ tally._registry_text(refs[1].name if refs | length > 1 else none) }} as right_model,
-        {{ tally._registry_text(right_key | join('|')) }} as right_key,
-        {{ tally._registry_text(spec.right.time) }} as right_time_column,
+        {{ tally._registry_text(right_model) }} as right_model,
+        {{ tally._registry_text(right_key | join('|') or none) }} as right_key,
+        {{ tally._registry_text(spec.right.get('time')) }} as right_time_column,
         {{ tally._registry_text(spec.right.get('amount')) }} as right_amount_column,
         {{ tally._registry_text(tally._registry_join(compare | map(attribute='name') | sort | list)) }} as compared_columns,
         {{ tally._registry_text(tally._registry_join(tolerances)) }} as tolerances,
@@ -44,7 +48,7 @@ with registry as (
         {{ tally._registry_text('error' if spec.severity in ['critical', 'error'] else 'warn') }} as test_severity
     {%- else %}
     select
-        {%- for column in ['recon_name', 'model_name', 'description', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}
+        {%- for column in ['recon_name', 'model_name', 'description', 'recon_kind', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}
         cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     {%- endif %}

@@ -1,0 +1,112 @@
+"""Payments <-> PSP settlements landing files for the benchmarks.
+
+N payments per side over 30 days, written as one CSV per day and table straight
+from DuckDB SQL (vectorized, deterministic by row number), with injected breaks:
+1% of payments without a settlement (missing_in_right), 1% settlements without a
+payment (missing_in_left) and 0.5% amount mismatches (value_mismatch). Every
+other landing table gets an empty export. The expected counts are returned.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import duckdb
+
+START = "2026-10-01"
+DAYS = 30
+# as_of: three days after the last payment, past the 2-day grace: nothing pending.
+AS_OF = "2026-11-03T00:00:00Z"
+
+EMPTY_TABLES = {
+    "accounts/signups": ["user_id", "country", "signed_up_at"],
+    "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
+    "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
+    "ledger/postings": [
+        "posting_id", "movement_id", "payment_id", "account", "direction", "amount_minor",
+        "currency", "posted_at", "produced_at", "consumed_at", "recorded_at",
+    ],
+    "gateway/attempts": [
+        "attempt_id", "channel", "merchant_id", "outcome", "error_code", "attempted_at",
+    ],
+    "processing/processings": ["processing_id", "entry_service", "registered_at"],
+    "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
+}  # fmt: skip
+
+# Row i: currency by i % 3 (JPY has no minor unit), a day by i % 30; payment i % 100
+# = 0 is never settled, i % 200 = 1 is settled with one minor unit more, and
+# settlement rows n..n + n/100 have no payment.
+PAYMENTS_SQL = """
+select
+    'pay-' || lpad(cast(i as varchar), 9, '0') as payment_id,
+    'user-' || cast(i % 50000 as varchar) as user_id,
+    'm' || cast(i % 40 as varchar) as merchant_id,
+    'card' as channel,
+    case when i % 3 = 0 then cast((100 + i % 9000) as varchar)
+         else cast(cast((100 + i % 9000) / 100.0 as decimal(18, 2)) as varchar) end as amount,
+    case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
+    'captured' as status,
+    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
+             + to_seconds(cast(hash(i) % 86400 as bigint)), '%Y-%m-%dT%H:%M:%SZ') as created_at,
+    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
+             + to_seconds(cast(hash(i) % 86400 as bigint)), '%Y-%m-%dT%H:%M:%SZ') as updated_at,
+    i % {days} as day
+from range({n}) as t(i)
+"""
+
+SETTLEMENTS_SQL = """
+select
+    'psp-' || cast(i as varchar) as psp_reference,
+    case when i < {n} then 'pay-' || lpad(cast(i as varchar), 9, '0')
+         else 'ghost-' || cast(i as varchar) end as merchant_reference,
+    cast(100 + i % 9000 + case when i % 200 = 1 and i < {n} then 1 else 0 end as varchar)
+        as amount_minor,
+    case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
+    'SETTLED' as status,
+    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
+             + to_seconds(cast(hash(i) % 86400 as bigint)) + interval 6 hour,
+             '%Y-%m-%dT%H:%M:%SZ') as settled_at,
+    'batch-' || cast(i % {days} as varchar) as batch_id,
+    i % {days} as day
+from range({n} + {n} // 100) as t(i)
+where i >= {n} or i % 100 <> 0
+"""
+
+
+def expected_counts(n: int) -> dict[str, int]:
+    return {
+        "missing_in_right": len(range(0, n, 100)),
+        "missing_in_left": n // 100,
+        "value_mismatch": len(range(1, n, 200)),
+    }
+
+
+def generate(landing: Path, n: int) -> tuple[dict[str, int], float]:
+    """Writes the landing files; returns the expected break counts and the seconds taken."""
+    started = time.monotonic()
+    for table, header in EMPTY_TABLES.items():
+        folder = landing / table
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "empty.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerow(header)
+    connection = duckdb.connect()
+    for table, sql in (
+        ("payments/payments", PAYMENTS_SQL),
+        ("psp/settlements", SETTLEMENTS_SQL),
+    ):
+        folder = landing / table
+        folder.mkdir(parents=True, exist_ok=True)
+        connection.execute(
+            f"create or replace table rows as {sql.format(n=n, start=START, days=DAYS)}"
+        )
+        columns = [c for c in connection.sql("select * from rows limit 0").columns if c != "day"]
+        for day in range(DAYS):
+            path = folder / f"{table.split('/')[1]}_{day:02d}.csv"
+            connection.execute(
+                f"copy (select {', '.join(columns)} from rows where day = {day}) "
+                f"to '{path}' (header, delimiter ',')"
+            )
+    connection.close()
+    return expected_counts(n), time.monotonic() - started

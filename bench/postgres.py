@@ -1,0 +1,230 @@
+"""PostgreSQL benchmark: `tally build --target postgres` against a hand-written
+reconciliation query on the same PostgreSQL, in the same run.
+
+Starts a throwaway PostgreSQL cluster (tests/postgres_cluster.py), writes N
+payments and N settlements over 30 days as landing CSVs (bench/payments_psp_data.py:
+1% missing each side, 0.5% amount mismatches), then, per run:
+
+  tally_postgres        the whole `tally build --target postgres --full-refresh`
+                        (COPY of every landing file, dbt parse, every model and test),
+                        wall clock of the command
+  tally_postgres_models the models' own execution time (sum over run_results.json)
+  handwritten_postgres  one hand-written SQL script on the same loaded text tables
+                        (landing_load.*): parse types, FULL OUTER JOIN, write the
+                        break rows and the per-day summary
+
+and checks that both find exactly the injected break counts. Usage:
+
+    .venv/bin/python bench/postgres.py [--size 1000000] [--runs 3]
+
+Writes bench/results/postgres.json and prints a table (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR / "tests"))
+sys.path.insert(0, str(PROJECT_DIR / "bench"))
+
+import payments_psp_data  # noqa: E402
+import psycopg2  # noqa: E402
+from postgres_cluster import start_cluster  # noqa: E402
+
+RESULTS = PROJECT_DIR / "bench" / "results" / "postgres.json"
+TALLY = Path(sys.executable).with_name("tally")
+
+# The reconciliation a person would write by hand for payments_psp, from the same
+# raw text tables Tally's staging reads: latest row per key, captured/refunded
+# payments, settlements scaled by the currency exponent, one FULL OUTER JOIN.
+HANDWRITTEN_SQL = """
+drop schema if exists handwritten cascade;
+create schema handwritten;
+create table handwritten.breaks as
+with payments as (
+    select distinct on (lower(trim(payment_id)))
+        lower(trim(payment_id)) as record_key,
+        cast(trim(amount) as numeric(18, 4)) as amount,
+        upper(trim(currency)) as currency,
+        lower(trim(status)) as status,
+        cast(created_at as timestamptz) at time zone 'UTC' as record_at
+    from landing_load.payments__payments
+    where _source_row is not null and lower(trim(status)) in ('captured', 'refunded')
+    order by lower(trim(payment_id)), _source_file, _source_row
+),
+settlements as (
+    select distinct on (lower(trim(merchant_reference)))
+        lower(trim(merchant_reference)) as record_key,
+        cast(amount_minor as numeric(18, 4))
+            / case upper(trim(currency)) when 'JPY' then 1 else 100 end as amount,
+        upper(trim(currency)) as currency,
+        case upper(trim(status)) when 'SETTLED' then 'captured' else 'refunded' end as status,
+        cast(settled_at as timestamptz) at time zone 'UTC' as record_at
+    from landing_load.psp__settlements
+    where _source_row is not null
+    order by lower(trim(merchant_reference)), _source_file, _source_row
+)
+select
+    date_trunc('day', coalesce(p.record_at, s.record_at)) as window_start,
+    coalesce(p.record_key, s.record_key) as record_key,
+    case
+        when s.record_key is null then 'missing_in_right'
+        when p.record_key is null then 'missing_in_left'
+        else 'value_mismatch'
+    end as break_type,
+    p.amount as left_amount,
+    s.amount as right_amount,
+    coalesce(s.amount, 0) - coalesce(p.amount, 0) as amount_diff
+from payments as p
+full outer join settlements as s on p.record_key = s.record_key
+where p.record_key is null or s.record_key is null
+    or p.amount <> s.amount or p.currency <> s.currency or p.status <> s.status;
+create table handwritten.window_summary as
+select
+    window_start,
+    count(*) filter (where break_type = 'missing_in_right') as missing_in_right_count,
+    count(*) filter (where break_type = 'missing_in_left') as missing_in_left_count,
+    count(*) filter (where break_type = 'value_mismatch') as mismatch_count,
+    sum(abs(amount_diff)) as amount_at_risk
+from handwritten.breaks
+group by window_start;
+"""
+
+
+def _handwritten(connect_args: dict) -> tuple[float, dict[str, int]]:
+    connection = psycopg2.connect(**connect_args)
+    try:
+        started = time.perf_counter()
+        with connection, connection.cursor() as cursor:
+            cursor.execute(HANDWRITTEN_SQL)
+        seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("select break_type, count(*) from handwritten.breaks group by 1")
+            counts = dict(cursor.fetchall())
+    finally:
+        connection.close()
+    return seconds, counts
+
+
+def _tally(landing: Path, env: dict[str, str]) -> tuple[float, float, dict[str, int]]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(TALLY), "build", "--target", "postgres", "--landing", str(landing),
+         "--as-of", payments_psp_data.AS_OF, "--full-refresh", "--quiet"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"tally build failed:\n{done.stdout}\n{done.stderr}")
+    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
+    models = sum(
+        r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model.")
+    )
+    connection = psycopg2.connect(
+        host=env["TALLY_PG_HOST"], port=env["TALLY_PG_PORT"], user=env["TALLY_PG_USER"],
+        dbname=env["TALLY_PG_DATABASE"],
+    )  # fmt: skip
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select break_type, count(*) from marts.fct_recon_breaks "
+                "where recon_name = 'payments_psp' and status = 'open' group by 1"
+            )
+            counts = dict(cursor.fetchall())
+    finally:
+        connection.close()
+    return seconds, models, counts
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"runs": len(values), "min_s": min(values), "median_s": statistics.median(values)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="payments per side")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="tally-bench-pg-"))
+    cluster = start_cluster()
+    try:
+        cluster.create_database("bench")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TALLY_")},
+            **cluster.env("bench"),
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        }
+        landing = scratch / "landing"
+        expected, generate_s = payments_psp_data.generate(landing, args.size)
+        print(f"generated {args.size:,} payments per side in {generate_s:.1f}s", flush=True)
+
+        tally_s, models_s, hand_s = [], [], []
+        tally_counts = hand_counts = {}
+        for run in range(args.runs):
+            seconds, models, tally_counts = _tally(landing, env)
+            tally_s.append(seconds)
+            models_s.append(models)
+            seconds, hand_counts = _handwritten(cluster.connect_args("bench"))
+            hand_s.append(seconds)
+            print(
+                f"run {run + 1}: tally build {tally_s[-1]:.1f}s (models {models_s[-1]:.1f}s), "
+                f"hand-written {hand_s[-1]:.1f}s",
+                flush=True,
+            )
+    finally:
+        cluster.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    rows = [
+        {"tool": "handwritten_postgres", "exact": hand_counts == expected, **_stats(hand_s)},
+        {"tool": "tally_postgres", "exact": tally_counts == expected, **_stats(tally_s)},
+        {"tool": "tally_postgres_models", "exact": tally_counts == expected, **_stats(models_s)},
+    ]
+    base = rows[0]["median_s"]
+    print(f"\n{'tool':<22} {'min s':>8} {'median s':>9} {'x hand':>7}  exact")
+    for row in rows:
+        row["n_per_side"] = args.size
+        row["mode"] = "full"
+        row["ratio_to_handwritten"] = row["median_s"] / base
+        print(
+            f"{row['tool']:<22} {row['min_s']:>8.2f} {row['median_s']:>9.2f} "
+            f"{row['ratio_to_handwritten']:>7.2f}  {'yes' if row['exact'] else 'NO'}"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "postgres_bindir": str(cluster.bindir),
+                    "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+                "expected_breaks": expected,
+                "generate_s": generate_s,
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"\nwrote {RESULTS}")
+    return 0 if all(row["exact"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

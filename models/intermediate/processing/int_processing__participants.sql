@@ -1,0 +1,60 @@
+-- Who takes part in each processing: its entry service, plus every service
+-- named as a dependent in a report of a participant, transitively (a dependent
+-- of a dependent takes part too). A report from a service nobody named does
+-- not make it a participant. Cycles end: each service is counted once.
+with recursive processings as (
+    select
+        processing_id,
+        min(entry_service) as entry_service
+    from {{ ref('stg_processing__processings') }}
+    where registered_at <= {{ tally.as_of() }}
+    group by processing_id
+),
+
+reports as (
+    select
+        processing_id,
+        service,
+        dependents,
+        length(dependents) - length(replace(dependents, ';', '')) + 1 as part_count
+    from {{ ref('stg_processing__reports') }}
+    where reported_at <= {{ tally.as_of() }}
+        and dependents is not null
+),
+
+named_dependents as (
+    select distinct
+        reports.processing_id,
+        reports.service,
+        lower(trim({{ dbt.split_part('reports.dependents', "';'", 'parts.part_number') }})) as dependent
+    from reports
+    {{ tally.cross_join_integer_series('1', 'reports.part_count', 'parts', 'part_number') }}
+),
+
+dependencies as (
+    select * from named_dependents
+    where dependent <> ''
+),
+
+-- both terms cast alike: PostgreSQL requires a recursive CTE's column types to match
+participants as (
+    select
+        processing_id,
+        cast(entry_service as {{ dbt.type_string() }}) as service
+    from processings
+
+    union
+
+    select
+        dependencies.processing_id,
+        cast(dependencies.dependent as {{ dbt.type_string() }}) as service
+    from participants
+    inner join dependencies
+        on participants.processing_id = dependencies.processing_id
+        and participants.service = dependencies.service
+)
+
+select
+    processing_id,
+    service
+from participants

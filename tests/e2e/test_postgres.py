@@ -1,0 +1,217 @@
+"""PostgreSQL as the shared warehouse: the same marts as DuckDB, a read-only BI
+role, marts swapped in atomically, and landing files loaded with COPY."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from decimal import Decimal
+
+import psycopg2
+import pytest
+from conftest import HEADERS, Warehouse, empty_landing, write_csv
+from psycopg2 import errors
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+# Wall-clock columns: when a build ran, not what it computed.
+WALL_CLOCK_COLUMNS = {("fct_landing_files", "loaded_at")}
+
+
+def _mart_tables(warehouse: Warehouse) -> list[str]:
+    rows = warehouse.query(
+        "select table_name from information_schema.tables where table_schema = 'marts' "
+        "order by table_name"
+    )
+    return [name for (name,) in rows]
+
+
+def _columns(warehouse: Warehouse, table: str) -> list[str]:
+    rows = warehouse.query(
+        "select column_name from information_schema.columns "
+        f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position"
+    )
+    return [name for (name,) in rows]
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple(
+        (value is None, value.normalize() if isinstance(value, Decimal) else value)
+        if not isinstance(value, str | type(None))
+        else (value is None, value or "")
+        for value in row
+    )
+
+
+def _same(left: object, right: object) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        # same IEEE operations in both engines; allow only the last bits of rounding
+        return math.isclose(left, right, rel_tol=1e-12, abs_tol=1e-15)
+    return left == right  # Decimal: exact (1.50 == 1.5); timestamps: exact to the microsecond
+
+
+def test_every_mart_is_identical_on_duckdb_and_postgres(demo_build):
+    duckdb_demo = demo_build(7, "duckdb")
+    postgres_demo = demo_build(7, "postgres")
+    tables = _mart_tables(duckdb_demo.warehouse)
+    assert "fct_recon_breaks" in tables and "fct_channel_incidents" in tables
+    assert _mart_tables(postgres_demo.warehouse) == tables
+    for table in tables:
+        columns = _columns(duckdb_demo.warehouse, table)
+        assert _columns(postgres_demo.warehouse, table) == columns, table
+        compared = [c for c in columns if (table, c) not in WALL_CLOCK_COLUMNS]
+        select = f"select {', '.join(compared)} from marts.{table}"
+        left = sorted(duckdb_demo.warehouse.query(select), key=_sort_key)
+        right = sorted(postgres_demo.warehouse.query(select), key=_sort_key)
+        assert len(left) == len(right), f"{table}: {len(left)} rows on DuckDB, {len(right)}"
+        for row_left, row_right in zip(left, right, strict=True):
+            for column, a, b in zip(compared, row_left, row_right, strict=True):
+                assert _same(a, b), f"{table}.{column}: DuckDB {a!r} vs PostgreSQL {b!r}"
+
+
+@pytest.fixture(scope="module")
+def bi_reader(demo_build, postgres_cluster):
+    """A login user holding only the tally_bi role, on the PostgreSQL demo warehouse."""
+    demo = demo_build(7, "postgres")
+    admin = psycopg2.connect(**demo.warehouse.connect_args)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("drop role if exists bi_reader")
+        cursor.execute("create role bi_reader login in role tally_bi")
+    admin.close()
+    connection = psycopg2.connect(**{**demo.warehouse.connect_args, "user": "bi_reader"})
+    connection.autocommit = True
+    yield connection
+    connection.close()
+
+
+def test_bi_role_reads_every_mart(bi_reader, demo_build):
+    tables = _mart_tables(demo_build(7, "postgres").warehouse)
+    with bi_reader.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"select count(*) from marts.{table}")
+            assert cursor.fetchone()[0] >= 0
+        cursor.execute("select count(*) from marts.fct_recon_breaks where status = 'open'")
+        assert cursor.fetchone()[0] > 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "select * from landing.raw_payments__payments limit 1",
+        "select * from landing_load.payments__payments limit 1",
+        "select * from staging.stg_payments__payments limit 1",
+        "select * from reconciliation.recon_payments_psp limit 1",
+        "select * from history.hist_recon_break_observations limit 1",
+        "insert into marts.dim_reconciliations (recon_name) values ('x')",
+        "update marts.fct_recon_breaks set status = 'resolved'",
+        "delete from marts.fct_recon_breaks",
+        "truncate marts.fct_recon_breaks",
+        "drop table marts.fct_recon_breaks",
+        "alter table marts.fct_recon_breaks add column note text",
+        "create table marts.notes (note text)",
+        "create table public.notes (note text)",
+        "create schema notes",
+        "create view marts.open_breaks as select 1 as one",
+    ],
+)
+def test_bi_role_cannot_read_upstream_write_or_create(bi_reader, statement):
+    with bi_reader.cursor() as cursor:
+        with pytest.raises(errors.InsufficientPrivilege):
+            cursor.execute(statement)
+
+
+def test_readers_never_see_a_half_built_mart(demo_build):
+    # a scheduled rebuild of the shared warehouse while BI tools read it
+    demo = demo_build(7, "postgres")
+    warehouse = demo.warehouse
+    tables = ["fct_recon_breaks", "fct_recon_window_summary", "fct_quarantine"]
+    expected = {
+        table: warehouse.query(f"select count(*) from marts.{table}")[0][0] for table in tables
+    }
+    assert expected["fct_recon_breaks"] > 0
+
+    seen: list[tuple[str, int]] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        connection = psycopg2.connect(**warehouse.connect_args)
+        connection.autocommit = True
+        try:
+            while not stop.is_set():
+                for table in tables:
+                    try:
+                        with connection.cursor() as cursor:
+                            cursor.execute(f"select count(*) from marts.{table}")
+                            seen.append((table, cursor.fetchone()[0]))
+                    except psycopg2.Error as error:
+                        failures.append(f"{table}: {error}")
+                time.sleep(0.01)
+        finally:
+            connection.close()
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        warehouse.build_ok(demo.landing, demo.manifest["as_of"])
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert failures == []
+    assert len(seen) > 100, "the readers ran throughout the rebuild"
+    assert {(table, count) for table, count in seen} == set(expected.items())
+
+
+def test_changed_file_is_reloaded_and_bad_csv_is_named(tmp_path, make_warehouse):
+    landing = empty_landing(tmp_path / "landing")
+    warehouse = make_warehouse("postgres", "loader")
+    signups = landing / "accounts/signups/day1.csv"
+    rows = [
+        {"user_id": "u1", "country": "DE", "signed_up_at": "2026-11-01T10:00:00+01:00"},
+        {"user_id": "u2", "country": "FR", "signed_up_at": "2026-11-01T11:00:00Z"},
+    ]
+    write_csv(signups, HEADERS["accounts/signups"], rows)
+    first = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    assert "10 new file(s) loaded" in first  # day1.csv and the nine empty exports
+    again = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    assert "no new or changed files" in again
+
+    # reordered header, a quoted comma, one row changed: a new version replaces the old
+    write_csv(
+        signups,
+        ["signed_up_at", "user_id", "country"],
+        [
+            {"user_id": "u1", "country": "DE", "signed_up_at": "2026-11-01T10:00:00+01:00"},
+            {"user_id": "U3 ", "country": "x,y", "signed_up_at": "2026-11-01T12:00:00Z"},
+        ],
+    )
+    changed = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    assert "1 changed file(s) reloaded" in changed
+    staged = warehouse.query(
+        "select user_id, country, signed_up_at from staging.stg_accounts__signups order by 1"
+    )
+    assert [(user, country) for user, country, _ in staged] == [("u1", "DE"), ("u3", "X,Y")]
+    assert str(staged[0][2]) == "2026-11-01 09:00:00"
+
+    (landing / "accounts/signups/day2.csv").write_text(
+        "user_id,country,signed_up_at\nu4,DE,2026-11-01T10:00:00Z\nu5,DE\n", encoding="utf-8"
+    )
+    failed = warehouse.build(landing, "2026-11-02T00:00:00Z")
+    assert failed.returncode == 1
+    assert "accounts/signups/day2.csv is not valid CSV at line 3" in failed.stderr
+    # nothing of the failed table was loaded; the good file is still staged
+    assert warehouse.query("select count(*) from staging.stg_accounts__signups") == [(2,)]
+
+
+def test_missing_column_names_the_file(tmp_path, make_warehouse):
+    landing = empty_landing(tmp_path / "landing")
+    warehouse = make_warehouse("postgres", "columns")
+    header = [column for column in HEADERS["wallet/wallets"] if column != "currency"]
+    write_csv(landing / "wallet/wallets/w.csv", header, [])
+    failed = warehouse.build(landing, "2026-11-02T00:00:00Z")
+    assert failed.returncode == 1
+    assert "wallet/wallets/w.csv lacks column 'currency'" in failed.stderr
