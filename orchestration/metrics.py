@@ -84,11 +84,11 @@ def render(result: BuildResult, recons: list[dict[str, Any]], now: float) -> str
 
 def write_metrics(settings: Settings, result: BuildResult) -> Path | None:
     """Writes metrics.prom atomically (a scraper never reads half a file)."""
-    from orchestration.warehouse.marts import read_rows, table_exists
+    from orchestration.warehouse.marts import exists, read_rows
 
     recons: list[dict[str, Any]] = []
     try:
-        if table_exists(settings, "marts", "fct_recon_runs"):
+        if exists(settings, "marts", "fct_recon_runs"):
             recons = read_rows(settings, LATEST_RUN_SQL)
     except Exception:  # noqa: BLE001 - metrics must never fail a build
         recons = []

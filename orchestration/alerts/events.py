@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.settings import Settings
-from orchestration.warehouse.marts import read_rows, table_exists
+from orchestration.warehouse.marts import exists, read_rows
 
 SOURCE = "tally"
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -284,7 +284,7 @@ def broken_windows(settings: Settings) -> dict[str, Alert]:
 
 def channel_incidents(settings: Settings) -> dict[str, Alert]:
     """Every channel incident that pages (not a consequence of a channel-wide one)."""
-    if not table_exists(settings, "marts", "fct_channel_incidents"):
+    if not exists(settings, "marts", "fct_channel_incidents"):
         return {}
     rows = read_rows(settings, INCIDENTS_SQL)
     children: dict[str, list[dict[str, Any]]] = {}
