@@ -297,12 +297,15 @@ def test_routing_file_by_owner_and_keyword_and_override(demo, tmp_path):
         assert routed.returncode == 0, routed.stderr
         assert payments.accepted and ledger.accepted
         assert {e["payload"]["component"] for e in payments.accepted} == {"payments_psp"}
-        assert {e["payload"]["component"] for e in ledger.accepted} == {"payments_ledger"}
+        # the keyword matches any reconciliation with "ledger" in its name
+        ledger_components = {e["payload"]["component"] for e in ledger.accepted}
+        assert "payments_ledger" in ledger_components
+        assert all("ledger" in component for component in ledger_components)
         # what no route matched went to the log file next to the warehouse
         logged = read_log(database.parent / "alerts.log")
-        assert logged and {e["payload"]["component"] for e in logged}.isdisjoint(
-            {"payments_psp", "payments_ledger"}
-        )
+        logged_components = {e["payload"]["component"] for e in logged}
+        assert logged and "payments_psp" not in logged_components
+        assert not any("ledger" in component for component in logged_components)
 
         # --webhook overrides the routing file for every event
         other = copy_warehouse(demo, tmp_path / "override")
