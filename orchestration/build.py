@@ -181,7 +181,10 @@ def _build_postgres(
     echo(f"  warehouse: {settings.postgres.describe()}")
     versions_before = read_versions(settings)
     with _environment(environment):
-        parsed = run_dbt_parse(dbt_args("parse", settings))
+        try:
+            parsed = run_dbt_parse(dbt_args("parse", settings))
+        except RuntimeError as error:
+            raise BuildError(str(error)) from None
         loading = time.monotonic()
         try:
             count = postgres_loader.load(

@@ -26,7 +26,9 @@ named_dependents as (
     select distinct
         reports.processing_id,
         reports.service,
-        lower(trim({{ dbt.split_part('reports.dependents', "';'", 'parts.part_number') }})) as dependent
+        -- split_part() is the same function in every engine; dbt.split_part()
+        -- would insist on a literal part number
+        lower(trim(split_part(reports.dependents, ';', cast(parts.part_number as integer)))) as dependent
     from reports
     {{ tally.cross_join_integer_series('1', 'reports.part_count', 'parts', 'part_number') }}
 ),

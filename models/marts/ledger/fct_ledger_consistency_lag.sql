@@ -28,14 +28,16 @@ daily as (
     group by day
 )
 
+-- percentiles are floating point: through 3 decimals first, so that the last
+-- bits of a double cannot move the rounding (engines interpolate in other orders)
 select
     day,
     posting_count,
-    cast(record_lag_p50_ms as decimal(18, 1)) as record_lag_p50_ms,
-    cast(record_lag_p99_ms as decimal(18, 1)) as record_lag_p99_ms,
+    cast(cast(record_lag_p50_ms as decimal(18, 3)) as decimal(18, 1)) as record_lag_p50_ms,
+    cast(cast(record_lag_p99_ms as decimal(18, 3)) as decimal(18, 1)) as record_lag_p99_ms,
     cast(record_lag_max_ms as bigint) as record_lag_max_ms,
-    cast(queue_lag_p50_ms as decimal(18, 1)) as queue_lag_p50_ms,
-    cast(queue_lag_p99_ms as decimal(18, 1)) as queue_lag_p99_ms,
+    cast(cast(queue_lag_p50_ms as decimal(18, 3)) as decimal(18, 1)) as queue_lag_p50_ms,
+    cast(cast(queue_lag_p99_ms as decimal(18, 3)) as decimal(18, 1)) as queue_lag_p99_ms,
     cast(queue_lag_max_ms as bigint) as queue_lag_max_ms,
     cast({{ var('tally_ledger_lag_warn_ms') }} as bigint) as lag_warn_ms,
     case
