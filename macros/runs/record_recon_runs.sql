@@ -27,10 +27,11 @@
     )
     with outcomes as (
         {%- for name, recon in recons.items() %}
+        {#- typed literals: PostgreSQL will not union an untyped null with numeric #}
         select
-            {{ tally.sql_string(name) }} as recon_name,
-            {{ tally.sql_string(recon.outcome) }} as recon_outcome,
-            {{ recon.seconds if recon.seconds is not none else 'null' }} as recon_seconds
+            cast({{ tally.sql_string(name) }} as {{ dbt.type_string() }}) as recon_name,
+            cast({{ tally.sql_string(recon.outcome) }} as {{ dbt.type_string() }}) as recon_outcome,
+            cast({{ recon.seconds if recon.seconds is not none else 'null' }} as {{ dbt.type_numeric() }}) as recon_seconds
         union all
         {%- endfor %}
         select

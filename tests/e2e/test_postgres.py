@@ -15,8 +15,18 @@ from psycopg2 import errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-# Wall-clock columns: when a build ran, not what it computed.
-WALL_CLOCK_COLUMNS = {("fct_landing_files", "loaded_at")}
+# Wall-clock columns: when a build ran, not what it computed (and which run it was).
+WALL_CLOCK_COLUMNS = {("fct_landing_files", "loaded_at")} | {
+    ("fct_recon_runs", column)
+    for column in (
+        "run_id",
+        "invocation_id",
+        "run_started_at",
+        "run_ended_at",
+        "run_seconds",
+        "recon_seconds",
+    )
+}
 
 
 def _mart_tables(warehouse: Warehouse) -> list[str]:
