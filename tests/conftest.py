@@ -282,8 +282,11 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
 
 @pytest.fixture(
     scope="session",
-    params=[(7, "duckdb"), (2026, "duckdb"), (7, "postgres")],
-    ids=lambda param: f"seed{param[0]}-{param[1]}",
+    params=[
+        pytest.param((7, "duckdb"), id="seed7-duckdb"),
+        pytest.param((2026, "duckdb"), id="seed2026-duckdb"),
+        pytest.param((7, "postgres"), id="seed7-postgres", marks=pytest.mark.postgres),
+    ],
 )
 def demo(request, demo_build) -> dict:
     """The demo of a seed built on an engine at its as_of, once per test run,
