@@ -67,9 +67,6 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from orchestration.generate import generate
 
-    if args.days < 1:
-        print("tally generate: --days must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
     try:
         manifest = generate(
             args.out, seed=args.seed, start=args.start, days=args.days, progress=print

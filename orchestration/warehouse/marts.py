@@ -37,7 +37,7 @@ def query(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[
 def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[dict]:
     """Like `query`, with each row as a dict by column name; a clear error
     (MartsUnavailable) when there is nothing published to read."""
-    if settings.target != "postgres" and not settings.duckdb_path.exists():
+    if not _published(settings):
         raise MartsUnavailable(
             f"No published marts at {settings.duckdb_path}: run `tally build` first "
             "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
@@ -55,7 +55,7 @@ def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> l
 
 def exists(settings: Settings, schema: str, table: str) -> bool:
     """Whether the published warehouse has the table yet (false before a first build)."""
-    if settings.target != "postgres" and not settings.duckdb_path.exists():
+    if not _published(settings):
         return False
     found = query(
         settings,
@@ -63,6 +63,11 @@ def exists(settings: Settings, schema: str, table: str) -> bool:
         (schema, table),
     )
     return bool(found[0][0])
+
+
+def _published(settings: Settings) -> bool:
+    """False when a DuckDB warehouse has no published file yet (PostgreSQL: always there)."""
+    return settings.target == "postgres" or settings.duckdb_path.exists()
 
 
 def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[list[str], list]:
