@@ -103,6 +103,17 @@ group by window_start;
 """
 
 
+def _break_counts(connect_args: dict, sql: str) -> dict[str, int]:
+    """{break_type: count} from a `select break_type, count(*) ... group by 1`."""
+    connection = psycopg2.connect(**connect_args)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return dict(cursor.fetchall())
+    finally:
+        connection.close()
+
+
 def _handwritten(connect_args: dict) -> tuple[float, dict[str, int]]:
     connection = psycopg2.connect(**connect_args)
     try:
@@ -110,15 +121,17 @@ def _handwritten(connect_args: dict) -> tuple[float, dict[str, int]]:
         with connection, connection.cursor() as cursor:
             cursor.execute(HANDWRITTEN_SQL)
         seconds = time.perf_counter() - started
-        with connection.cursor() as cursor:
-            cursor.execute("select break_type, count(*) from handwritten.breaks group by 1")
-            counts = dict(cursor.fetchall())
     finally:
         connection.close()
+    counts = _break_counts(
+        connect_args, "select break_type, count(*) from handwritten.breaks group by 1"
+    )
     return seconds, counts
 
 
-def _tally(landing: Path, env: dict[str, str]) -> tuple[float, float, dict[str, int]]:
+def _tally(
+    landing: Path, env: dict[str, str], connect_args: dict
+) -> tuple[float, float, dict[str, int]]:
     started = time.perf_counter()
     done = subprocess.run(
         [str(TALLY), "build", "--target", "postgres", "--landing", str(landing),
@@ -132,19 +145,11 @@ def _tally(landing: Path, env: dict[str, str]) -> tuple[float, float, dict[str, 
     models = sum(
         r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model.")
     )
-    connection = psycopg2.connect(
-        host=env["TALLY_PG_HOST"], port=env["TALLY_PG_PORT"], user=env["TALLY_PG_USER"],
-        dbname=env["TALLY_PG_DATABASE"],
-    )  # fmt: skip
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select break_type, count(*) from marts.fct_recon_breaks "
-                "where recon_name = 'payments_psp' and status = 'open' group by 1"
-            )
-            counts = dict(cursor.fetchall())
-    finally:
-        connection.close()
+    counts = _break_counts(
+        connect_args,
+        "select break_type, count(*) from marts.fct_recon_breaks "
+        "where recon_name = 'payments_psp' and status = 'open' group by 1",
+    )
     return seconds, models, counts
 
 
@@ -174,7 +179,7 @@ def main() -> int:
         tally_s, models_s, hand_s = [], [], []
         tally_counts = hand_counts = {}
         for run in range(args.runs):
-            seconds, models, tally_counts = _tally(landing, env)
+            seconds, models, tally_counts = _tally(landing, env, cluster.connect_args("bench"))
             tally_s.append(seconds)
             models_s.append(models)
             seconds, hand_counts = _handwritten(cluster.connect_args("bench"))
