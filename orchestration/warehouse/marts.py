@@ -9,7 +9,7 @@ sensors, run metadata, the summary and the report all read through here.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from typing import Any
 
@@ -53,6 +53,22 @@ def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> l
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
+def read_frames(settings: Settings, queries: Mapping[str, str]) -> dict[str, Any]:
+    """DuckDB only: each query's result as a pandas DataFrame, read through one
+    short read-only connection (what validation reads; GX computes on pandas)."""
+    if settings.target != "duckdb":
+        raise ValueError("read_frames reads a DuckDB warehouse; PostgreSQL is read in place")
+    if not _published(settings):
+        raise MartsUnavailable(
+            f"No published marts at {settings.duckdb_path}: run `tally build` first "
+            "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
+        )
+    return _with_duckdb(
+        settings,
+        lambda connection: {name: connection.execute(sql).df() for name, sql in queries.items()},
+    )
+
+
 def exists(settings: Settings, schema: str, table: str) -> bool:
     """Whether the published warehouse has the table yet (false before a first build)."""
     if not _published(settings):
@@ -80,14 +96,23 @@ def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[l
                 cursor.execute(sql.replace("?", "%s"), tuple(parameters) or None)
                 columns = [column[0] for column in cursor.description]
                 return columns, [tuple(row) for row in cursor.fetchall()]
+
+    def fetch(connection) -> tuple[list[str], list]:
+        cursor = connection.execute(sql, list(parameters))
+        return [column[0] for column in cursor.description], cursor.fetchall()
+
+    return _with_duckdb(settings, fetch)
+
+
+def _with_duckdb(settings: Settings, read: Callable[[Any], Any]) -> Any:
+    """`read(connection)` on a read-only connection to the published file, retried
+    while another process holds its lock."""
     import duckdb
 
     for attempt in range(_LOCK_RETRIES):
         try:
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
-                cursor = connection.execute(sql, list(parameters))
-                columns = [column[0] for column in cursor.description]
-                return columns, cursor.fetchall()
+                return read(connection)
         except duckdb.IOException as error:
             # Plain `dbt build` on the published file holds its lock for the whole
             # run; `tally build` never does (it writes a working copy).
