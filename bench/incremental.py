@@ -83,6 +83,7 @@ def tally_build(landing: Path, database: Path, day: int) -> dict:
             "--as-of",
             as_of(day),
             "--quiet",
+            "--no-validate",  # the build alone; the checkpoint is not part of it
         ],
         cwd=PROJECT_DIR,
         env=environment,

@@ -51,6 +51,30 @@ def _parser() -> argparse.ArgumentParser:
         help=f"exit {EXIT_BREAKS} when a reconciliation has open breaks",
     )
     build.add_argument("--quiet", action="store_true", help="no per-node progress lines")
+    build.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="skip the Great Expectations checkpoint that runs after a successful build",
+    )
+
+    validate = commands.add_parser(
+        "validate",
+        help="run the Great Expectations checkpoint on the published marts, update Data Docs",
+    )
+    validate.add_argument(
+        "--target",
+        choices=["duckdb", "postgres"],
+        help="warehouse engine (env TALLY_TARGET, default duckdb)",
+    )
+    validate.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
+    validate.add_argument(
+        "--docs-dir", type=Path, help="Data Docs folder (default: data_docs beside the DuckDB file)"
+    )
+    validate.add_argument(
+        "--fail-on-breaks",
+        action="store_true",
+        help=f"exit {EXIT_BREAKS} when a reconciliation fails its expectations",
+    )
 
     alert = commands.add_parser(
         "alert", help="send trigger/resolve events for broken windows and channel incidents"
@@ -141,7 +165,44 @@ def _build(args: argparse.Namespace) -> int:
     else:
         print("No reconciliation has open breaks.")
     print(f"Marts: {settings.describe_warehouse()}")
+    if not args.no_validate:
+        validated = _run_checkpoint(settings, None, "tally build")
+        if validated is None:
+            print(
+                "The build succeeded and its marts are published; `--no-validate` skips "
+                "the checkpoint.",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     if broken and args.fail_on_breaks:
+        return EXIT_BREAKS
+    return EXIT_OK
+
+
+def _run_checkpoint(settings: Settings, docs_dir: Path | None, command: str):
+    """Runs the checkpoint and prints its summary; None (after a message) when it
+    could not run. Failed expectations are findings, not errors."""
+    from orchestration.expectations import ValidationError, run_checkpoint
+
+    try:
+        outcome = run_checkpoint(settings, docs_dir=docs_dir)
+    except ValidationError as error:
+        print(f"{command}: the expectations could not run: {error}", file=sys.stderr)
+        return None
+    print(outcome.describe())
+    return outcome
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env(target=args.target, duckdb_path=args.duckdb_path)
+    except ValueError as error:
+        print(f"tally validate: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    outcome = _run_checkpoint(settings, args.docs_dir, "tally validate")
+    if outcome is None:
+        return EXIT_ERROR
+    if outcome.failed_reconciliations and args.fail_on_breaks:
         return EXIT_BREAKS
     return EXIT_OK
 
@@ -166,7 +227,7 @@ def _alert(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "build": _build, "alert": _alert}
+    handlers = {"generate": _generate, "build": _build, "validate": _validate, "alert": _alert}
     return handlers[args.command](args)
 
 

@@ -111,7 +111,14 @@ def tally_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
-def run_tally(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_tally(
+    *args: str, env: dict[str, str] | None = None, validate: bool = False
+) -> subprocess.CompletedProcess:
+    """Runs `tally`. A `build` skips the Great Expectations checkpoint unless
+    `validate`: the suite builds many times, and the tests of the checkpoint
+    (tests/e2e/test_expectations.py) use the demo builds, which validate."""
+    if args and args[0] == "build" and not validate:
+        args = (*args, "--no-validate")
     return subprocess.run(
         [str(TALLY), *args],
         cwd=PROJECT_DIR,
@@ -202,16 +209,20 @@ class Warehouse:
     env: dict[str, str] = field(default_factory=dict)
     connect_args: dict[str, object] = field(default_factory=dict)
 
-    def build(self, landing: Path, as_of: str | None, *extra: str) -> subprocess.CompletedProcess:
+    def build(
+        self, landing: Path, as_of: str | None, *extra: str, validate: bool = False
+    ) -> subprocess.CompletedProcess:
         args = ["build", "--landing", str(landing), "--quiet", "--target", self.target]
         if self.duckdb_path is not None:
             args += ["--duckdb-path", str(self.duckdb_path)]
         if as_of:
             args += ["--as-of", as_of]
-        return run_tally(*args, *extra, env=self.env)
+        return run_tally(*args, *extra, env=self.env, validate=validate)
 
-    def build_ok(self, landing: Path, as_of: str | None, *extra: str) -> str:
-        built = self.build(landing, as_of, *extra)
+    def build_ok(
+        self, landing: Path, as_of: str | None, *extra: str, validate: bool = False
+    ) -> str:
+        built = self.build(landing, as_of, *extra, validate=validate)
         assert built.returncode == 0, built.stderr + built.stdout
         return built.stdout
 
@@ -256,7 +267,8 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
-    """demo_build(seed, target): the demo data of `seed` built once per session.
+    """demo_build(seed, target): the demo data of `seed` built once per session,
+    Great Expectations checkpoint included.
 
     Every target builds the same landing files, so their marts can be compared.
     """
@@ -273,7 +285,8 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
             landing = landings[seed]
             manifest = json.loads((landing / "_expected/manifest.json").read_text())
             warehouse = make_warehouse(target, f"demo-{seed}-{target}")
-            stdout = warehouse.build_ok(landing, manifest["as_of"])
+            # the demo builds run the checkpoint too (test_expectations.py reads it)
+            stdout = warehouse.build_ok(landing, manifest["as_of"], validate=True)
             builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
         return builds[seed, target]
 
