@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from orchestration.defs.assets import landing_specs, tally_dbt_assets
+from orchestration.defs.expectations import build_expectation_checks
 from orchestration.defs.project import TallyResource, load_manifest
 from orchestration.defs.schedules import build_schedules
 from orchestration.defs.sensors import alert_sensor, build_landing_sensor, run_failure_alert
@@ -22,6 +23,7 @@ def build_definitions(tally: TallyResource | None = None) -> Definitions:
     )
     return Definitions(
         assets=[*landing_specs(manifest), tally_dbt_assets],
+        asset_checks=[build_expectation_checks(manifest)],
         jobs=[*jobs, landing_job],
         schedules=schedules,
         sensors=[build_landing_sensor(manifest, landing_job), alert_sensor, run_failure_alert],

@@ -39,6 +39,14 @@ def reconciliations() -> list[str]:
     return config["vars"]["tally_reconciliations"]
 
 
+def recon_severity(name: str) -> str:
+    from orchestration.defs.project import load_manifest
+
+    return load_manifest()["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"][
+        "severity"
+    ]
+
+
 def recon_grain(manifest: dict, name: str) -> str:
     node = manifest["nodes"][f"model.tally.recon_{name}"]
     return node["config"]["meta"]["tally"]["grain"]
@@ -71,6 +79,7 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
     schedules = {schedule.name: schedule for schedule in defs.schedules}
     for name in reconciliations():
         assert f"{name}_has_no_open_breaks" in checks
+        assert f"{name}_expectations" in checks  # the Great Expectations checkpoint
         recon = graph.get(AssetKey(["reconciliation", f"recon_{name}"]))
         owner = manifest["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"]["owner"]
         assert recon.owners == [f"team:{owner}"]
@@ -160,11 +169,23 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
             "where window_status = 'breaks'",
         )
     }
+    assert broken  # the demo has breaks: the checks below see failures
     for name in reconciliations():
         evaluation = evaluations[f"{name}_has_no_open_breaks"]
         assert evaluation.passed == (name not in broken), name
         if name in broken:
             assert evaluation.metadata["open breaks"].value > 0
+        # the Great Expectations check agrees, with the reconciliation's severity
+        expectations = evaluations[f"{name}_expectations"]
+        assert expectations.passed == (name not in broken), name
+        severity = recon_severity(name)
+        expected = "ERROR" if severity in ("critical", "error") else "WARN"
+        assert expectations.severity.value == expected, (name, severity)
+        assert expectations.metadata["expectations"].value > 0
+        failures = expectations.metadata["failures"].value
+        assert (f"No window of {name} has an open break" in failures) == (name in broken)
+    docs = database.parent / "data_docs" / "index.html"
+    assert docs.exists()
 
     runs = query(
         database,
