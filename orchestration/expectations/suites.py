@@ -1,9 +1,9 @@
 """Expectation suites generated from the registry: one per reconciliation on its
 rows of `marts.fct_recon_window_summary`, one per table its sides read.
 
-Generating is pure (no warehouse, no data context), so it can be tested from a
-registry fixture. Every expectation carries a description in plain words, which
-Data Docs shows.
+Generating reads no warehouse (GX only needs an active data context, which
+may be an in-memory one), so it can be tested from a registry fixture. Every
+expectation carries a description in plain words, which Data Docs shows.
 """
 
 from __future__ import annotations
