@@ -37,13 +37,14 @@ postgres-server:
 
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)
-	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)"
+	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)" --no-validate
 	$(BIN)/tally alert --duckdb-path $(DEMO_DB)
 	@$(MAKE) --no-print-directory docs
 	@echo ""
 	@echo "Next:"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
 	@echo "  dbt docs:         target/index.html   (serve with: $(BIN)/dbt docs serve --port 8080)"
+	@echo "  Data Docs:        data/data_docs/index.html   (Great Expectations; see expectations/README.md)"
 	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
 	@echo "  alerts:           data/alerts.log (state and outbox: data/tally.alerts.sqlite)"
 	@echo "  run metrics:      marts.fct_recon_runs, data/metrics.prom"
@@ -62,9 +63,12 @@ dev: install
 dev-smoke: install
 	$(BIN)/python -m orchestration.defs.dev_smoke
 
+# dbt docs, then the Great Expectations checkpoint on the demo warehouse, which
+# rebuilds Data Docs (and prints where).
 docs: install
 	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet
 	@echo "dbt docs: $(CURDIR)/target/index.html"
+	@$(BIN)/tally validate --duckdb-path $(DEMO_DB)
 
 test: install postgres-server
 	$(BIN)/ruff check orchestration tests bench
