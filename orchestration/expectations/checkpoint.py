@@ -6,9 +6,10 @@ run, nothing but Data Docs is written, and Data Docs show the latest run only.
 - DuckDB: GX's SQL path does not work with DuckDB, so the rows are read with
   DuckDB (read-only, one short connection) into pandas DataFrames and validated
   as dataframe assets.
-- PostgreSQL: GX's SQL datasource validates in the database. Its connection
-  string holds `${...}` references that GX fills from the context's runtime
-  environment, so the password is never part of any configuration GX keeps.
+- PostgreSQL: GX's SQL datasource validates the same queries in the database
+  (query assets). Its connection string holds `${...}` references that GX
+  fills from the context's runtime environment, so the password is never part
+  of any configuration GX keeps.
 
 A dataframe asset takes its DataFrame when a checkpoint runs, and a checkpoint
 passes the same batch parameters to all its validations; so each table read is
@@ -294,6 +295,8 @@ def _batches(
         table.model: _select(columns[table.model][0], table.model, input_columns(table))
         for table in tables
     }
+    # The same queries on both engines: in the database (PostgreSQL) or into pandas.
+    queries = {**window_sql, **input_sql}
     plans = [
         (asset, "window_summary", recon.name, window_summary_suite(recon))
         for asset, recon in zip(window_sql, registry, strict=True)
@@ -310,14 +313,11 @@ def _batches(
         )
 
         def add_asset(name: str) -> tuple[Any, dict[str, Any]]:
-            if name in window_sql:
-                return source.add_query_asset(name=name, query=window_sql[name]), {}
-            schema, _ = columns[name]
-            return source.add_table_asset(name=name, table_name=name, schema_name=schema), {}
+            return source.add_query_asset(name=name, query=queries[name]), {}
 
     else:
         try:
-            frames = marts.read_frames(settings, {**window_sql, **input_sql})
+            frames = marts.read_frames(settings, queries)
         except Exception as error:
             raise ValidationError(
                 f"Cannot read {settings.describe_warehouse()} for validation: {str(error).strip()}"
