@@ -181,7 +181,8 @@ def _build(args: argparse.Namespace) -> int:
 
 def _run_checkpoint(settings: Settings, docs_dir: Path | None, command: str):
     """Runs the checkpoint and prints its summary; None (after a message) when it
-    could not run. Failed expectations are findings, not errors."""
+    could not run or evaluate an expectation. Failed expectations are findings,
+    not errors."""
     from orchestration.expectations import ValidationError, run_checkpoint
 
     try:
@@ -190,6 +191,12 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None, command: str):
         print(f"{command}: the expectations could not run: {error}", file=sys.stderr)
         return None
     print(outcome.describe())
+    if outcome.errors:
+        count = len(outcome.errors)
+        print(f"{command}: {count} expectation(s) could not be evaluated:", file=sys.stderr)
+        for failure in outcome.errors:
+            print(f"  {failure.suite}: {failure.describe()}", file=sys.stderr)
+        return None
     return outcome
 
 

@@ -190,23 +190,20 @@ def data_docs_dir(settings: Settings) -> Path:
     return Path(settings.duckdb_path).parent / "data_docs"
 
 
-def run_checkpoint(
-    settings: Settings,
-    *,
-    docs_dir: Path | None = None,
-    registry_rows: list[dict[str, Any]] | None = None,
-) -> ValidationOutcome:
+def run_checkpoint(settings: Settings, *, docs_dir: Path | None = None) -> ValidationOutcome:
     """Generates the suites from the built registry, validates the published
-    warehouse, and rebuilds Data Docs. Raises ValidationError when it cannot run.
+    warehouse, and rebuilds Data Docs. Raises ValidationError when it cannot run."""
+    try:
+        return _run_checkpoint(settings, docs_dir)
+    except ValidationError as error:
+        raise ValidationError(_redacted(str(error), settings)) from None
 
-    `registry_rows` replaces marts.dim_reconciliations (tests).
-    """
+
+def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutcome:
     started = time.monotonic()
     docs = Path(docs_dir or data_docs_dir(settings)).resolve()
     try:
-        if registry_rows is None:
-            registry_rows = marts.read_rows(settings, REGISTRY_SQL)
-        registry = [Reconciliation.from_row(row) for row in registry_rows]
+        registry = [Reconciliation.from_row(row) for row in marts.read_rows(settings, REGISTRY_SQL)]
         policy = Policy.load(settings.project_dir)
         columns = _table_columns(settings, {side.model for r in registry for side in r.sides})
         tables = input_tables(registry, {model: cols for model, (_, cols) in columns.items()})
@@ -221,7 +218,14 @@ def run_checkpoint(
 
     _reset_site(docs)
     context = _context(docs, settings)
-    batches = _batches(context, settings, registry, tables, policy, columns)
+    try:
+        batches = _batches(context, settings, registry, tables, policy, columns)
+    except ValidationError:
+        raise
+    except Exception as error:  # e.g. the database refuses the connection
+        raise ValidationError(
+            f"Great Expectations cannot read {settings.describe_warehouse()}: {str(error).strip()}"
+        ) from None
     run_id = RunIdentifier(run_name=f"tally {settings.target}", run_time=datetime.now(UTC))
     suites = []
     for batch in batches:
@@ -350,6 +354,14 @@ def _batches(
         )
         batches.append(_Batch(asset_name, kind, subject, checkpoint, parameters))
     return batches
+
+
+def _redacted(text: str, settings: Settings) -> str:
+    """The message without the PostgreSQL password, in case a driver echoes it."""
+    password = settings.postgres.password
+    for secret in {password, quote(password, safe="")} if password else ():
+        text = text.replace(secret, "***")
+    return text
 
 
 def _select(schema: str, table: str, columns: Iterable[str]) -> str:
