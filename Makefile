@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install postgres-server demo test lint format docs bench clean dev dev-smoke
+.PHONY: install postgres-server browser report demo test lint format docs bench clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -35,15 +35,29 @@ postgres-server:
 		exit 1; \
 	fi
 
+# The report's browser test drives headless Chromium (the Debian package).
+browser:
+	@if [ -n "$$TALLY_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "Chromium missing: apt-get install -y chromium"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Chromium missing and no apt-get: install Chromium or set TALLY_CHROMIUM" >&2; \
+		exit 1; \
+	fi
+
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)
 	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)"
 	$(BIN)/tally alert --duckdb-path $(DEMO_DB)
+	$(BIN)/tally report --duckdb-path $(DEMO_DB)
 	@$(MAKE) --no-print-directory docs
 	@echo ""
 	@echo "Next:"
+	@echo "  report (open in a browser): $(CURDIR)/data/report.html"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
-	@echo "  dbt docs:         target/index.html   (serve with: $(BIN)/dbt docs serve --port 8080)"
+	@echo "  dbt docs:         $(CURDIR)/target/index.html   (or: $(BIN)/dbt docs serve --port 8080)"
 	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
 	@echo "  alerts:           data/alerts.log (state and outbox: data/tally.alerts.sqlite)"
 	@echo "  run metrics:      marts.fct_recon_runs, data/metrics.prom"
@@ -66,7 +80,11 @@ docs: install
 	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet
 	@echo "dbt docs: $(CURDIR)/target/index.html"
 
-test: install postgres-server
+# The report of the demo warehouse (make demo first).
+report: install
+	$(BIN)/tally report --duckdb-path $(DEMO_DB)
+
+test: install postgres-server browser
 	$(BIN)/ruff check orchestration tests bench
 	$(BIN)/pytest
 
