@@ -218,3 +218,32 @@ def _as_text(value) -> str:
 def _key(cells) -> tuple:
     # recon, window, key, break type, side, first seen: one row of fct_recon_breaks
     return (cells[0], cells[2], cells[3], cells[4], cells[10])
+
+
+@pytest.mark.postgres
+def test_report_from_postgres_shows_the_same_breaks_as_from_duckdb(demo_build, tmp_path):
+    on_duckdb = demo_build(7, "duckdb").warehouse
+    on_postgres = demo_build(7, "postgres").warehouse
+    out = tmp_path / "report.html"
+    result = run_tally("report", "--target", "postgres", "--out", str(out), env=on_postgres.env)
+    assert result.returncode == 0, result.stderr
+    assert "postgresql://" in result.stdout
+    assert 'section id="payments_psp"' in out.read_text()
+
+    duckdb_data = load(Settings.from_env(duckdb_path=on_duckdb.duckdb_path), datetime(2026, 1, 1))
+    postgres_data = load(
+        Settings.from_env(env={**on_postgres.env, "TALLY_TARGET": "postgres"}),
+        datetime(2026, 1, 1),
+    )
+
+    def breaks(data) -> dict:
+        return {
+            recon.name: sorted(
+                (str(row["window_start"]), row["record_key"], row["break_type"], row["status"])
+                for row in recon.breaks
+            )
+            for recon in data.reconciliations
+        }
+
+    assert breaks(postgres_data) == breaks(duckdb_data)
+    assert len(postgres_data.quarantine) == len(duckdb_data.quarantine) > 0
