@@ -21,31 +21,28 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# apt_install(what, package, present-check, hint): installs a Debian package the
+# tests need when the check fails, or stops with the hint when there is no apt-get.
+define apt_install
+	@if $(3); then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "$(1) missing: apt-get install -y $(2)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) >/dev/null; \
+	else \
+		echo "$(1) missing and no apt-get: $(4)" >&2; \
+		exit 1; \
+	fi
+endef
+
 # The tests start their own throwaway PostgreSQL cluster (tests/postgres_cluster.py);
 # this makes sure the server binaries are there, installing them when missing.
 postgres-server:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
-		|| [ -n "$$TALLY_PG_BINDIR" ]; then :; \
-	elif command -v apt-get >/dev/null 2>&1; then \
-		echo "PostgreSQL server binaries missing: apt-get install -y postgresql"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
-	else \
-		echo "PostgreSQL server binaries missing and no apt-get: install PostgreSQL (initdb, pg_ctl) or set TALLY_PG_BINDIR" >&2; \
-		exit 1; \
-	fi
+	$(call apt_install,PostgreSQL server binaries,postgresql,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$TALLY_PG_BINDIR" ],install PostgreSQL (initdb and pg_ctl) or set TALLY_PG_BINDIR)
 
 # The report's browser test drives headless Chromium (the Debian package).
 browser:
-	@if [ -n "$$TALLY_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null 2>&1; then \
-		echo "Chromium missing: apt-get install -y chromium"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
-	else \
-		echo "Chromium missing and no apt-get: install Chromium or set TALLY_CHROMIUM" >&2; \
-		exit 1; \
-	fi
+	$(call apt_install,Chromium,chromium,[ -n "$$TALLY_CHROMIUM" ] || command -v chromium >/dev/null 2>&1,install Chromium or set TALLY_CHROMIUM)
 
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)

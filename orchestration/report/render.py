@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -228,10 +229,7 @@ def _reconciliation(data: ReportData, recon: Reconciliation) -> str:
         ("open breaks", _num(len(open_breaks))),
         ("amount at risk", _amount(_at_risk(open_breaks))),
     ]
-    kinds: dict[str, int] = {}
-    for row in open_breaks:
-        kind = _break_kind(recon, row)
-        kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = Counter(_break_kind(recon, row) for row in open_breaks)
     strip = (
         charts.window_strip(recon.name, windows, label)
         + '<div class="strip-axis">'
@@ -399,10 +397,7 @@ def _break_kind(recon: Reconciliation, row: dict[str, Any]) -> str:
 
 
 def _quarantine(data: ReportData) -> str:
-    groups: dict[tuple[str, str, str], int] = {}
-    for row in data.quarantine:
-        key = (row["service"], row["table_name"], row["reason"])
-        groups[key] = groups.get(key, 0) + 1
+    groups = Counter((row["service"], row["table_name"], row["reason"]) for row in data.quarantine)
     accounting = _table(
         [
             "Service",
@@ -457,9 +452,7 @@ def _quarantine(data: ReportData) -> str:
 def _ledger(data: ReportData) -> str:
     if data.violations is None:
         return ""
-    counts: dict[str, int] = {}
-    for row in data.violations:
-        counts[row["invariant"]] = counts.get(row["invariant"], 0) + 1
+    counts = Counter(row["invariant"] for row in data.violations)
     summary = (
         _table(
             ["Rule broken", ("Times", "num")],
@@ -531,9 +524,7 @@ def _ledger(data: ReportData) -> str:
 def _processing(data: ReportData) -> str:
     if data.processing is None:
         return ""
-    counts: dict[str, int] = {}
-    for row in data.processing:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    counts = Counter(row["status"] for row in data.processing)
     problems = [row for row in data.processing if row["status"] != "consistent"]
     return (
         '<section id="processing"><h2>Processing confirmations</h2>'
