@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install postgres-server demo test lint format docs bench clean dev dev-smoke
+.PHONY: install postgres-server browser report demo test lint format docs bench clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -21,30 +21,41 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# apt_install(what, package, present-check, hint): installs a Debian package the
+# tests need when the check fails, or stops with the hint when there is no apt-get.
+define apt_install
+	@if $(3); then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "$(1) missing: apt-get install -y $(2)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) >/dev/null; \
+	else \
+		echo "$(1) missing and no apt-get: $(4)" >&2; \
+		exit 1; \
+	fi
+endef
+
 # The tests start their own throwaway PostgreSQL cluster (tests/postgres_cluster.py);
 # this makes sure the server binaries are there, installing them when missing.
 postgres-server:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
-		|| [ -n "$$TALLY_PG_BINDIR" ]; then :; \
-	elif command -v apt-get >/dev/null 2>&1; then \
-		echo "PostgreSQL server binaries missing: apt-get install -y postgresql"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
-	else \
-		echo "PostgreSQL server binaries missing and no apt-get: install PostgreSQL (initdb, pg_ctl) or set TALLY_PG_BINDIR" >&2; \
-		exit 1; \
-	fi
+	$(call apt_install,PostgreSQL server binaries,postgresql,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$TALLY_PG_BINDIR" ],install PostgreSQL (initdb and pg_ctl) or set TALLY_PG_BINDIR)
+
+# The report's browser test drives headless Chromium (the Debian package).
+browser:
+	$(call apt_install,Chromium,chromium,[ -n "$$TALLY_CHROMIUM" ] || command -v chromium >/dev/null 2>&1,install Chromium or set TALLY_CHROMIUM)
 
 demo: install
 	$(BIN)/tally generate --out $(DEMO_LANDING)
 	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)" --no-validate
 	$(BIN)/tally alert --duckdb-path $(DEMO_DB)
+	$(BIN)/tally report --duckdb-path $(DEMO_DB)
 	@$(MAKE) --no-print-directory docs
 	@echo ""
 	@echo "Next:"
+	@echo "  report (open in a browser): $(CURDIR)/data/report.html"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
-	@echo "  dbt docs:         target/index.html   (serve with: $(BIN)/dbt docs serve --port 8080)"
-	@echo "  Data Docs:        data/data_docs/index.html   (Great Expectations; see expectations/README.md)"
+	@echo "  dbt docs:         $(CURDIR)/target/index.html   (or: $(BIN)/dbt docs serve --port 8080)"
+	@echo "  Data Docs:        $(CURDIR)/data/data_docs/index.html   (Great Expectations; see expectations/README.md)"
 	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
 	@echo "  alerts:           data/alerts.log (state and outbox: data/tally.alerts.sqlite)"
 	@echo "  run metrics:      marts.fct_recon_runs, data/metrics.prom"
@@ -70,7 +81,11 @@ docs: install
 	@echo "dbt docs: $(CURDIR)/target/index.html"
 	@$(BIN)/tally validate --duckdb-path $(DEMO_DB)
 
-test: install postgres-server
+# The report of the demo warehouse (make demo first).
+report: install
+	$(BIN)/tally report --duckdb-path $(DEMO_DB)
+
+test: install postgres-server browser
 	$(BIN)/ruff check orchestration tests bench
 	$(BIN)/pytest
 

@@ -85,6 +85,19 @@ def _parser() -> argparse.ArgumentParser:
         "(env TALLY_ALERT_WEBHOOK_URL)",
     )
     alert.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
+
+    report = commands.add_parser(
+        "report", help="write the self-contained HTML reconciliation report"
+    )
+    report.add_argument(
+        "--out", type=Path, help="HTML file to write (default: report.html beside the DuckDB file)"
+    )
+    report.add_argument(
+        "--target",
+        choices=["duckdb", "postgres"],
+        help="warehouse engine to read (env TALLY_TARGET, default duckdb)",
+    )
+    report.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
     return parser
 
 
@@ -232,9 +245,33 @@ def _alert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from orchestration.report import write_report
+    from orchestration.warehouse.marts import MartsUnavailable
+
+    try:
+        settings = Settings.from_env(duckdb_path=args.duckdb_path, target=args.target)
+        path, data = write_report(settings, args.out)
+    except (MartsUnavailable, ValueError, OSError) as error:
+        print(f"tally report: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    broken = sum(1 for recon in data.reconciliations if recon.open_breaks)
+    print(
+        f"Report: {path.resolve()} ({len(data.reconciliations)} reconciliations, "
+        f"{broken} with open breaks; read from {data.warehouse})"
+    )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "build": _build, "validate": _validate, "alert": _alert}
+    handlers = {
+        "generate": _generate,
+        "build": _build,
+        "validate": _validate,
+        "alert": _alert,
+        "report": _report,
+    }
     return handlers[args.command](args)
 
 

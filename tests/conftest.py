@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -314,3 +315,34 @@ def demo(request, demo_build) -> dict:
         "database": built.warehouse.duckdb_path,
         "query": built.warehouse.query,
     }
+
+
+def chromium_path() -> str | None:
+    """The Chromium the browser tests drive (TALLY_CHROMIUM, else `chromium` on PATH)."""
+    return os.environ.get("TALLY_CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (the Debian package, driven by Playwright) for the session.
+
+    `make test` installs Chromium when it is missing. Without it the browser tests
+    skip locally and fail in CI, like the PostgreSQL ones.
+    """
+    executable = chromium_path()
+    if executable is None:
+        message = (
+            "Chromium not found: apt-get install -y chromium (make test does), "
+            "or set TALLY_CHROMIUM"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs a browser: {message}")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orchestration.report import default_report_path
 from orchestration.settings import Settings
 from orchestration.warehouse.marts import exists, read_rows
 
@@ -147,7 +148,7 @@ def _severity(value: Any) -> str:
 
 def _links(settings: Settings, kind: str, component: str) -> list[dict[str, str]]:
     base = os.environ.get("TALLY_REPORT_URL")
-    report = base or Path(settings.duckdb_path).parent.joinpath("report.html").as_uri()
+    report = base or default_report_path(settings).resolve().as_uri()
     project = Path(settings.project_dir)
     if kind == CHANNEL_COMPONENT:
         docs_text = "Channel health: how incidents are found"
