@@ -41,7 +41,7 @@ def check_severity(severity: str | None) -> AssetCheckSeverity:
 
 def build_expectation_checks(manifest: Mapping[str, Any]):
     """The checks of every reconciliation in the manifest (a new one needs no code)."""
-    specs = {name: spec for name, spec in reconciliations(manifest).items()}
+    specs = reconciliations(manifest)
     check_specs = [
         AssetCheckSpec(
             name=expectation_check_name(name),
