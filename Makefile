@@ -52,7 +52,7 @@ demo: install
 	@$(MAKE) --no-print-directory docs
 	@echo ""
 	@echo "Next:"
-	@echo "  report (open in a browser): $(CURDIR)/data/report.html"
+	@echo "  report:           $(CURDIR)/data/report.html   (open in a browser)"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
 	@echo "  dbt docs:         $(CURDIR)/target/index.html   (or: $(BIN)/dbt docs serve --port 8080)"
 	@echo "  Data Docs:        $(CURDIR)/data/data_docs/index.html   (Great Expectations; see expectations/README.md)"
