@@ -5,7 +5,7 @@
 Does its imports first, then times only the work, then checks the result
 outside the timing. Prints one JSON object as its last line:
 `seconds` (the work), `counts` ({break_type: count}), `peak_rss_mb` (the
-process's peak resident set: getrusage ru_maxrss, imports included) and
+process's peak resident set, VmHWM: imports included) and
 `rss_after_imports_mb` (resident set once the imports are done), plus
 tool-specific extras. The peers' tools run under the peers' venv, so this file
 needs only the standard library, duckdb and the tool itself.
@@ -25,15 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recon_sql  # noqa: E402
 
 
-def _rss_now_mb() -> float:
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
+def _rss_now_mb() -> float:
+    return _status_mb("VmRSS")
+
+
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The peak resident set of this process's own memory (VmHWM). Not ru_maxrss:
+    Linux carries the parent's peak over a fork and exec into it."""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def floor(config: dict) -> dict:
