@@ -543,9 +543,16 @@ def write_plot(report: dict, path: Path) -> str | None:
             if r["mode"] not in ("full", "incremental"):
                 label += f" {r['mode']}"
             series.setdefault(label, []).append((r["n_per_side"], r["median_s"]))
-    for label, points in sorted(series.items()):
+    colors = plt.get_cmap("tab20").colors
+    for index, (label, points) in enumerate(sorted(series.items())):
         points.sort()
-        axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="os^Dv"[index % 5],
+            color=colors[index % len(colors)],
+            label=label,
+        )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("rows per side")
