@@ -4,8 +4,11 @@
 
 TARGET_DIR is the dbt target folder of a build of that warehouse (its `compiled/`
 SQL is used; `bench/reconcile.py --keep` keeps both, under the printed folder).
-Prints, per model, the wall time of the select and its most expensive operators.
-The selects run in a rolled-back transaction: the warehouse is not changed.
+Prints, per model, the wall time of the select, of writing its result to a table
+(`create table as`, as a full build does) and the select's most expensive
+operators. Both run in a rolled-back transaction: the warehouse is not changed.
+Compile full-refresh SQL first, e.g. `dbt compile --full-refresh --select ...
+--target-path DIR` with TALLY_DUCKDB_PATH pointing at that warehouse.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ DEFAULT_MODELS = [
     "fct_recon_breaks",
     "fct_recon_window_summary",
 ]
-OPERATOR = re.compile(r"│\s*([A-Z_]{3,}(?: [A-Z_]+)*)\s*│")
-TIMING = re.compile(r"│\s*\(([0-9.]+)s\)\s*│")
+OPERATOR = re.compile(r"╭─ ([A-Za-z][A-Za-z_ ]*?) ─")
+TIMING = re.compile(r"rows\s+([0-9.]+)(µs|ms|s)\s*│")
+UNIT = {"µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def compiled_sql(target: Path, model: str) -> str:
@@ -46,7 +50,8 @@ def top_operators(plan: str, count: int = 5) -> list[tuple[str, float]]:
             operators.append(match.group(1))
         for match in TIMING.finditer(line):
             if operators:
-                out.append((operators.pop(0), float(match.group(1))))
+                seconds = float(match.group(1)) * UNIT[match.group(2)]
+                out.append((operators.pop(0), seconds))
     return sorted(out, key=lambda pair: -pair[1])[:count]
 
 
@@ -60,9 +65,12 @@ def main() -> None:
         started = time.perf_counter()
         plan = connection.execute(f"explain analyze {sql}").fetchall()[0][1]
         seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        connection.execute(f"create temporary table _profiled as {sql}")
+        write_seconds = time.perf_counter() - started
         connection.execute("rollback")
         tops = ", ".join(f"{name} {s:.2f}s" for name, s in top_operators(plan))
-        print(f"{model:<32} {seconds:7.2f}s  {tops}")
+        print(f"{model:<30} select {seconds:6.2f}s  create table {write_seconds:6.2f}s  {tops}")
         (warehouse.parent / f"explain_{model}.txt").write_text(plan)
     connection.close()
 
