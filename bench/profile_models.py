@@ -43,15 +43,19 @@ def compiled_sql(target: Path, model: str) -> str:
 
 
 def top_operators(plan: str, count: int = 5) -> list[tuple[str, float]]:
-    """(operator, seconds) pairs from DuckDB's EXPLAIN ANALYZE box drawing."""
-    operators, out = [], []
+    """(operator, seconds) pairs from DuckDB's EXPLAIN ANALYZE box drawing: each
+    timing belongs to the box opened last at or left of its column."""
+    open_boxes: dict[int, str] = {}
+    out = []
     for line in plan.splitlines():
         for match in OPERATOR.finditer(line):
-            operators.append(match.group(1))
+            open_boxes[match.start()] = match.group(1)
         for match in TIMING.finditer(line):
-            if operators:
-                seconds = float(match.group(1)) * UNIT[match.group(2)]
-                out.append((operators.pop(0), seconds))
+            columns = [column for column in open_boxes if column <= match.start()]
+            if columns:
+                name = open_boxes.pop(max(columns))
+                out.append((name, float(match.group(1)) * UNIT[match.group(2)]))
+    out = [pair for pair in out if pair[0] != "Summary"]
     return sorted(out, key=lambda pair: -pair[1])[:count]
 
 
