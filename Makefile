@@ -87,7 +87,7 @@ bench-install: install $(PEERS_STAMP)
 
 # Tally against the hand-written query and the peers, 1M and 10M rows per side
 # (bench/README.md). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--sizes 1000000".
-bench: bench-install
+bench: bench-install postgres-server
 	$(BIN)/python bench/reconcile.py $(BENCH_ARGS)
 
 # The older single-question benchmarks (bench/README.md).
