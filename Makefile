@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install postgres-server browser report demo test lint format docs bench clean dev dev-smoke
+.PHONY: install postgres-server browser report demo test lint format docs bench bench-install bench-other clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -89,7 +89,28 @@ test: install postgres-server browser
 	$(BIN)/ruff check orchestration tests bench
 	$(BIN)/pytest
 
-bench: install postgres-server
+# The peers of the reconciliation benchmark (datacompy, polars, reladiff) in a venv
+# of their own: datacompy pins pandas and polars below the project's versions.
+PEERS_VENV := .venv-bench-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+BENCH_ARGS ?=
+
+$(PEERS_STAMP): bench/requirements-peers.txt
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r bench/requirements-peers.txt
+	@touch $(PEERS_STAMP)
+
+bench-install: install $(PEERS_STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+
+# Tally against the hand-written query and the peers, 1M and 10M rows per side
+# (bench/README.md). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--sizes 1000000".
+bench: bench-install postgres-server
+	$(BIN)/python bench/reconcile.py $(BENCH_ARGS)
+
+# The older single-question benchmarks (bench/README.md).
+bench-other: install postgres-server
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/channel_health.py
 	$(BIN)/python bench/postgres.py

@@ -130,8 +130,9 @@ def _handwritten(connect_args: dict) -> tuple[float, dict[str, int]]:
 
 
 def _tally(
-    landing: Path, env: dict[str, str], connect_args: dict
+    landing: Path, env: dict[str, str], connect_args: dict, target: Path | None = None
 ) -> tuple[float, float, dict[str, int]]:
+    """The whole command; `target` is dbt's target folder (DBT_TARGET_PATH in `env`)."""
     started = time.perf_counter()
     done = subprocess.run(
         [str(TALLY), "build", "--target", "postgres", "--landing", str(landing),
@@ -142,7 +143,8 @@ def _tally(
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"tally build failed:\n{done.stdout}\n{done.stderr}")
-    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
+    run_results = (target or PROJECT_DIR / "target") / "run_results.json"
+    results = json.loads(run_results.read_text())
     models = sum(
         r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model.")
     )

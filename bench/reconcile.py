@@ -1,0 +1,650 @@
+"""Reconciliation benchmark: Tally against a hand-written query and the tools
+people would pick instead, side by side in one run on the same data.
+
+For each N (payments per side; settlements alike): 30 days of payments <-> PSP
+settlements with 1% missing on each side and 0.5% amount mismatches
+(bench/payments_psp_data.py), loaded once by a full `tally build` (untimed).
+Then, in rounds (one run of every tool per round), each run in a process of its
+own (bench/runner.py; imports excluded from the time, peak RSS reported):
+
+  floor                a bare scan of both landing tables (count and sum)
+  handwritten_duckdb   one FULL OUTER JOIN over the same landing tables writing
+                       the break rows and the per-day summary
+  tally                the in-process `tally build` of the payments_psp path
+                       (SELECTION below), tests excluded, --full-refresh
+  tally_models         the same runs: the models' own time from run_results.json
+  tally_incremental    the daily build: day 30 added to 29 days of history
+  reladiff             joindiff and hashdiff on DuckDB tables of the typed sides
+  datacompy_pandas     datacompy on pandas / polars frames of the typed sides
+  datacompy_polars
+
+Every tool is checked against the injected break counts (`exact`).
+
+    .venv/bin/python bench/reconcile.py [--sizes 1000000,10000000] [--runs 3]
+        [--tools floor,handwritten_duckdb,...] [--quick] [--postgres]
+
+Writes bench/results/latest.json, latest.md and latest.png (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BENCH_DIR = PROJECT_DIR / "bench"
+sys.path.insert(0, str(BENCH_DIR))
+
+import payments_psp_data  # noqa: E402
+import recon_sql  # noqa: E402
+
+RESULTS_DIR = BENCH_DIR / "results"
+TALLY = Path(sys.executable).with_name("tally")
+RUNNER = BENCH_DIR / "runner.py"
+PEERS_PYTHON = Path(
+    os.environ.get("TALLY_BENCH_PEERS_PYTHON", PROJECT_DIR / ".venv-bench-peers" / "bin" / "python")
+)
+DAYS = payments_psp_data.DAYS
+LAST_DAY = f"{DAYS - 1:02d}"
+# the history build of the incremental case runs the day after its last day
+HISTORY_AS_OF = "2026-10-30T00:00:00Z"
+
+# What `tally` builds: the payments_psp reconciliation from the loaded landing
+# tables through staging to the reconciliation marts (with the history they keep).
+SELECTION = " ".join(
+    [
+        "base_payments__payments",
+        "stg_payments__payments",
+        "int_payments__settleable",
+        "base_psp__settlements",
+        "stg_psp__settlements",
+        "recon_payments_psp",
+        "int_recon__outcomes",
+        "hist_recon_builds",
+        "hist_recon_break_observations",
+        "fct_recon_breaks",
+        "fct_recon_window_summary",
+    ]
+)
+LANDING_MODELS = "raw_payments__payments raw_psp__settlements"
+
+DUCKDB_TOOLS = ["floor", "handwritten_duckdb", "tally", "tally_incremental"]
+PEER_TOOLS = ["reladiff", "datacompy_pandas", "datacompy_polars"]
+ALL_TOOLS = DUCKDB_TOOLS + PEER_TOOLS
+RELADIFF_MODES = ("joindiff", "hashdiff")
+
+
+def _environment(target_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
+    env["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
+    env["DBT_TARGET_PATH"] = str(target_path)  # leaves the project's target/ alone
+    env["PYTHONPATH"] = str(PROJECT_DIR)
+    return env
+
+
+def _tally_cli(env: dict, landing: Path, db: Path, as_of: str, select: str | None = None) -> float:
+    command = [
+        str(TALLY),
+        "build",
+        "--landing",
+        str(landing),
+        "--duckdb-path",
+        str(db),
+        "--as-of",
+        as_of,
+        "--quiet",
+    ]
+    if select:
+        command += ["--select", select]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"tally build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+def _run_tool(
+    tool: str, config: dict, env: dict, timeout: float, python: Path | None = None
+) -> dict:
+    """One run in a process of its own; {'error': ...} or {'timeout': True} on failure."""
+    command = [str(python or sys.executable), str(RUNNER), tool, json.dumps(config)]
+    try:
+        done = subprocess.run(
+            command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"timeout": True, "error": f"did not finish within {timeout:.0f} s"}
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"error": " | ".join(tail) or f"exit code {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _copy_warehouse(source: Path, destination: Path) -> None:
+    """A published database and its working copy, modification times kept (so
+    `tally build` reuses the working copy, as a daily build does)."""
+    for suffix in ("", ".build"):
+        target = destination.with_name(destination.name + suffix)
+        target.unlink(missing_ok=True)
+        shutil.copy2(source.with_name(source.name + suffix), target)
+
+
+def _link_landing(source: Path, destination: Path, skip_suffix: str | None) -> None:
+    for path in source.rglob("*.csv"):
+        if skip_suffix and path.stem.endswith(skip_suffix):
+            continue
+        target = destination / path.relative_to(source)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+
+
+def _peers_versions() -> dict[str, str]:
+    if not PEERS_PYTHON.exists():
+        return {}
+    done = subprocess.run(
+        [str(PEERS_PYTHON), "-m", "pip", "freeze"], capture_output=True, text=True
+    )
+    wanted = ("datacompy", "polars", "pandas", "reladiff", "duckdb")
+    return {
+        name: version
+        for name, _, version in (line.partition("==") for line in done.stdout.splitlines())
+        if name.lower() in wanted
+    }
+
+
+def machine() -> dict:
+    import dbt.version
+
+    memory = None
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_gb": memory,
+        "python": sys.version.split()[0],
+        "duckdb": duckdb.__version__,
+        "dbt_core": dbt.version.__version__,
+        "peers": _peers_versions(),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class Size:
+    """The data and warehouses of one N, and the runs of every tool on them."""
+
+    def __init__(self, n: int, work: Path, target_path: Path, tools: list[str], timeout: float):
+        self.n, self.work, self.tools, self.timeout = n, work, tools, timeout
+        self.env = _environment(target_path)
+        self.target_path = target_path
+        self.runs: dict[tuple[str, str], list[dict]] = {}
+        self.stopped: set[tuple[str, str]] = set()
+        self.info: dict = {"n_per_side": n}
+
+    def prepare(self) -> None:
+        work, n = self.work, self.n
+        self.landing = work / "landing"
+        self.expected, generate_s = payments_psp_data.generate(self.landing, n)
+        self.info.update(expected_breaks=self.expected, generate_s=round(generate_s, 2))
+        print(f"[{n:,}] generated landing files in {generate_s:.1f}s", flush=True)
+
+        # the load, untimed: a full `tally build` (every model and test) when Tally is
+        # measured (its timed builds need every other relation in place), else the
+        # landing tables only
+        self.loaded = work / "loaded.duckdb"
+        full = bool({"tally", "tally_incremental"} & set(self.tools))
+        if full:
+            load_s = _tally_cli(self.env, self.landing, self.loaded, payments_psp_data.AS_OF)
+        else:
+            load_s = self._load_landing(self.landing, self.loaded)
+        self.info["load_build_s"] = round(load_s, 2)
+        print(f"[{n:,}] loaded ({'full build' if full else 'landing'}) in {load_s:.1f}s")
+        with duckdb.connect(str(self.loaded), read_only=True) as connection:
+            self.expected_rows = [
+                connection.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in (recon_sql.PAYMENTS, recon_sql.SETTLEMENTS)
+            ]
+            if full:
+                loaded_counts = dict(connection.execute(recon_sql.TALLY_COUNTS_SQL).fetchall())
+                if loaded_counts != self.expected:
+                    raise SystemExit(f"the load build found {loaded_counts}, not {self.expected}")
+
+        if "handwritten_duckdb" in self.tools:
+            self.hand_db = work / "hand.duckdb"  # not "handwritten": that is the schema
+            shutil.copy2(self.loaded, self.hand_db)
+        if set(self.tools) & set(PEER_TOOLS):
+            self.peers_db = work / "peers.duckdb"
+            with duckdb.connect(str(self.peers_db)) as connection:
+                connection.execute(f"attach '{self.loaded}' as loaded (read_only)")
+                connection.execute(
+                    recon_sql.PEERS_TABLES_SQL.replace("landing.raw_", "loaded.landing.raw_")
+                )
+        if "tally_incremental" in self.tools:
+            self._prepare_incremental()
+
+    def _prepare_incremental(self) -> None:
+        """29 days built (as_of the 30th), then day 30's files loaded into the landing
+        tables; each timed run builds the payments_psp path from a copy of that."""
+        work = self.work
+        self.history_landing = work / "landing_history"
+        _link_landing(self.landing, self.history_landing, skip_suffix=f"_{LAST_DAY}")
+        self.history = work / "history.duckdb"
+        seconds = _tally_cli(self.env, self.history_landing, self.history, HISTORY_AS_OF)
+        _link_landing(self.landing, self.history_landing, skip_suffix=None)
+        seconds += self._load_landing(self.history_landing, self.history)
+        self.info["incremental_history_build_s"] = round(seconds, 2)
+        print(f"[{self.n:,}] built 29 days of history in {seconds:.1f}s", flush=True)
+
+    def _load_landing(self, landing: Path, db: Path) -> float:
+        """Loads the landing files into the landing tables only (no tests: the rest
+        of the warehouse has not seen them yet)."""
+        config = {
+            "db": str(db),
+            "landing": str(landing),
+            "select": LANDING_MODELS,
+            "as_of": payments_psp_data.AS_OF,
+            "full_refresh": False,
+            "target_path": str(self.target_path),
+            "counts": False,
+        }
+        result = _run_tool("tally", config, self.env, timeout=3600)
+        if "error" in result:
+            raise SystemExit(f"loading the landing tables failed: {result['error']}")
+        return result["seconds"]
+
+    def _config(self, tool: str, mode: str) -> tuple[dict, Path | None]:
+        base = {"n": self.n, "mode": mode}
+        if tool == "floor":
+            return {**base, "db": str(self.loaded)}, None
+        if tool == "handwritten_duckdb":
+            return {**base, "db": str(self.hand_db)}, None
+        tally = {
+            "select": SELECTION,
+            "target_path": str(self.target_path),
+            "as_of": payments_psp_data.AS_OF,
+        }
+        if tool == "tally":
+            return {
+                **base,
+                **tally,
+                "db": str(self.loaded),
+                "landing": str(self.landing),
+                "full_refresh": True,
+            }, None
+        if tool == "tally_incremental":
+            run_db = self.work / "incremental.duckdb"
+            _copy_warehouse(self.history, run_db)
+            return {
+                **base,
+                **tally,
+                "db": str(run_db),
+                "landing": str(self.history_landing),
+                "full_refresh": False,
+            }, None
+        return {**base, "db": str(self.peers_db)}, PEERS_PYTHON
+
+    def modes(self, tool: str) -> list[str]:
+        if tool == "reladiff":
+            return list(RELADIFF_MODES)
+        return ["incremental" if tool == "tally_incremental" else "full"]
+
+    def run_round(self, round_number: int) -> None:
+        for tool in self.tools:
+            for mode in self.modes(tool):
+                key = (tool, mode)
+                if key in self.stopped:
+                    continue
+                config, python = self._config(tool, mode)
+                if python is not None and not python.exists():
+                    result = {"error": f"{python} missing: `make bench` creates the peers' venv"}
+                else:
+                    result = _run_tool(tool, config, self.env, self.timeout, python)
+                self.runs.setdefault(key, []).append(result)
+                if "error" in result:
+                    self.stopped.add(key)  # a failed or timed-out tool is not run again
+                    print(f"[{self.n:,}] {tool} {mode}: {result['error']}", flush=True)
+                    continue
+                print(
+                    f"[{self.n:,}] round {round_number}: {tool:<18} {mode:<11} "
+                    f"{result['seconds']:8.2f}s  rss {result['peak_rss_mb']:7.0f} MB",
+                    flush=True,
+                )
+
+    def exact(self, tool: str, result: dict) -> bool:
+        if tool == "floor":
+            return result.get("rows") == self.expected_rows
+        return result.get("counts") == self.expected
+
+    def rows(self) -> list[dict]:
+        out = []
+        for (tool, mode), results in self.runs.items():
+            good = [r for r in results if "error" not in r]
+            failed = [r for r in results if "error" in r]
+            if tool == "tally":
+                out.append(self._row("tally_models", mode, good, failed, "models_s"))
+            out.append(self._row(tool, mode, good, failed, "seconds"))
+        return out
+
+    def _row(self, tool: str, mode: str, good: list, failed: list, key: str) -> dict:
+        row: dict = {"tool": tool, "mode": mode, "n_per_side": self.n, "runs": len(good)}
+        if good:
+            values = [r[key] for r in good]
+            row.update(
+                min_s=round(min(values), 4),
+                median_s=round(statistics.median(values), 4),
+                peak_rss_mb=round(max(r["peak_rss_mb"] for r in good), 1),
+                rss_after_imports_mb=round(max(r["rss_after_imports_mb"] for r in good), 1),
+                exact=all(self.exact(tool, r) for r in good) and not failed,
+            )
+            row["rows_per_s"] = round(2 * self.n / row["median_s"])
+            counts = good[-1].get("counts")
+            if counts is not None:
+                row["break_counts"] = counts
+            if good[-1].get("windows") is not None:
+                row["windows"] = good[-1]["windows"]
+            if tool.startswith("tally"):
+                row["phases_median_s"] = {
+                    name: round(statistics.median(r["phases_s"][name] for r in good), 3)
+                    for name in good[0]["phases_s"]
+                }
+                row["per_model_median_s"] = {
+                    name: round(statistics.median(r["per_model_s"][name] for r in good), 3)
+                    for name in good[0]["per_model_s"]
+                }
+                row["models_median_s"] = round(statistics.median(r["models_s"] for r in good), 4)
+                row["db_size_mb"] = round(good[-1]["db_size_mb"])
+            if "load_s" in good[0]:
+                row["load_to_frames_median_s"] = round(
+                    statistics.median(r["load_s"] for r in good), 3
+                )
+        else:
+            row.update(min_s=None, median_s=None, peak_rss_mb=None, exact=False)
+        if failed:
+            row["error"] = failed[0]["error"]
+            row["timeout"] = bool(failed[0].get("timeout"))
+        return row
+
+
+def add_ratios(rows: list[dict]) -> None:
+    """Ratios to the hand-written query and the floor of the same engine and N."""
+    by = {(r["tool"], r["n_per_side"]): r for r in rows}
+    for row in rows:
+        if row.get("median_s") is None:
+            continue
+        postgres = row["tool"].endswith("_postgres")
+        bases = {
+            "ratio_to_handwritten": "handwritten_postgres" if postgres else "handwritten_duckdb"
+        }
+        if not postgres:
+            bases["ratio_to_floor"] = "floor"
+        for name, base_tool in bases.items():
+            base = by.get((base_tool, row["n_per_side"]))
+            if base and base.get("median_s"):
+                row[name] = round(row["median_s"] / base["median_s"], 2)
+        hand = by.get(("handwritten_duckdb", row["n_per_side"]))
+        if not postgres and hand and hand.get("peak_rss_mb") and row.get("peak_rss_mb"):
+            row["rss_ratio_to_handwritten"] = round(row["peak_rss_mb"] / hand["peak_rss_mb"], 2)
+        full = by.get(("tally", row["n_per_side"]))
+        if row["tool"] == "tally_incremental" and full and full.get("median_s"):
+            row["ratio_to_full_build"] = round(row["median_s"] / full["median_s"], 3)
+            row["models_ratio_to_full_build"] = round(
+                row["models_median_s"] / full["models_median_s"], 3
+            )
+
+
+def run_postgres(n: int, runs: int) -> list[dict]:
+    """handwritten_postgres and tally_postgres (bench/postgres.py) at one size."""
+    import postgres as pg_bench
+
+    sys.path.insert(0, str(PROJECT_DIR / "tests"))
+    from postgres_cluster import start_cluster
+
+    scratch = Path(tempfile.mkdtemp(prefix="tally-bench-pg-"))
+    cluster = start_cluster()
+    try:
+        cluster.create_database("bench")
+        env = {**_environment(scratch / "target"), **cluster.env("bench")}
+        expected, _ = payments_psp_data.generate(scratch / "landing", n)
+        tally_s, models_s, hand_s = [], [], []
+        tally_counts = hand_counts = {}
+        for _ in range(runs):
+            seconds, models, tally_counts = pg_bench._tally(
+                scratch / "landing", env, cluster.connect_args("bench"), scratch / "target"
+            )
+            tally_s.append(seconds)
+            models_s.append(models)
+            seconds, hand_counts = pg_bench._handwritten(cluster.connect_args("bench"))
+            hand_s.append(seconds)
+            print(f"[{n:,}] postgres: tally {tally_s[-1]:.1f}s, hand-written {hand_s[-1]:.1f}s")
+    finally:
+        cluster.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def row(tool: str, values: list[float], counts: dict, note: str) -> dict:
+        return {
+            "tool": tool,
+            "mode": "full",
+            "n_per_side": n,
+            "runs": len(values),
+            "min_s": round(min(values), 3),
+            "median_s": round(statistics.median(values), 3),
+            "peak_rss_mb": None,
+            "exact": counts == expected,
+            "rows_per_s": round(2 * n / statistics.median(values)),
+            "notes": note,
+        }
+
+    hand = row(
+        "handwritten_postgres",
+        hand_s,
+        hand_counts,
+        "one SQL script over psycopg2 on the loaded text tables; server memory not measured",
+    )
+    tally = row(
+        "tally_postgres",
+        tally_s,
+        tally_counts,
+        "whole `tally build --target postgres --full-refresh` command (wall clock, "
+        "CLI start-up included): COPY of the landing files, every model and test",
+    )
+    tally["models_median_s"] = round(statistics.median(models_s), 3)
+    return [hand, tally]
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    m = report["machine"]
+    lines = [
+        "# Reconciliation benchmark: latest run",
+        "",
+        f"Measured {m['measured_at']} on {m['cpus']} CPUs, {m['memory_gb']} GB "
+        f"({m['platform']}); load average at start {m['load_average_start']}, at end "
+        f"{m.get('load_average_end')} (the machine is shared: compare ratios within this "
+        "run, not seconds across runs). DuckDB "
+        f"{m['duckdb']}, dbt-core {m['dbt_core']}; peers {m['peers'] or 'not installed'}.",
+        "",
+        "Times exclude interpreter start-up and imports; `rows/s` counts both sides "
+        "(2 × N / median). RSS: peak resident set of the tool's own process (imports "
+        "included; `after imports` is the part the imports alone take). `× hand`: median "
+        "over the hand-written query's median on the same engine (PostgreSQL rows: "
+        "`handwritten_postgres`). `tally_models` sums the models' execution times; dbt "
+        "runs 2 threads, so it can exceed the whole build's wall time.",
+        "",
+        "| N per side | tool | mode | runs | min s | median s | rows/s | × hand | × floor "
+        "| peak RSS MB | after imports MB | exact |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+
+    def fmt(value, spec):
+        return "—" if value is None else format(value, spec)
+
+    for r in report["results"]:
+        error = f" ({r['error']})" if r.get("error") else ""
+        lines.append(
+            f"| {r['n_per_side']:,} | {r['tool']} | {r['mode']} | {r['runs']} "
+            f"| {fmt(r.get('min_s'), '.3f')} | {fmt(r.get('median_s'), '.3f')} "
+            f"| {fmt(r.get('rows_per_s'), ',')} | {fmt(r.get('ratio_to_handwritten'), '.2f')} "
+            f"| {fmt(r.get('ratio_to_floor'), '.2f')} | {fmt(r.get('peak_rss_mb'), '.0f')} "
+            f"| {fmt(r.get('rss_after_imports_mb'), '.0f')} "
+            f"| {'yes' if r.get('exact') else 'NO'}{error} |"
+        )
+    lines += ["", "## Per size", ""]
+    for info in report["sizes"]:
+        lines.append(
+            f"- N = {info['n_per_side']:,}: "
+            + ", ".join(f"{k} {v}" for k, v in info.items() if k != "n_per_side")
+        )
+    lines += ["", "## Where Tally's time goes (medians)", ""]
+    for r in report["results"]:
+        if r["tool"] in ("tally", "tally_incremental") and r.get("per_model_median_s"):
+            lines.append(f"### {r['tool']} at N = {r['n_per_side']:,}")
+            lines.append("")
+            lines.append(f"- phases (s): {r['phases_median_s']}")
+            models = sorted(r["per_model_median_s"].items(), key=lambda kv: -kv[1])
+            lines.append("- models (s): " + ", ".join(f"{k} {v}" for k, v in models))
+            if r.get("ratio_to_full_build") is not None:
+                lines.append(
+                    f"- vs the full build: whole {r['ratio_to_full_build']:.3f}, "
+                    f"models {r['models_ratio_to_full_build']:.3f}"
+                )
+            lines.append("")
+    if report.get("profile"):
+        lines += ["## Profile", "", report["profile"], ""]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_plot(report: dict, path: Path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib missing (pip install -e '.[bench]'): no plot"
+    figure, axes = plt.subplots(figsize=(8, 5))
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in report["results"]:
+        if r.get("median_s"):
+            label = r["tool"]
+            if r["mode"] not in ("full", "incremental"):
+                label += f" {r['mode']}"
+            series.setdefault(label, []).append((r["n_per_side"], r["median_s"]))
+    colors = plt.get_cmap("tab20").colors
+    for index, (label, points) in enumerate(sorted(series.items())):
+        points.sort()
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="os^Dv"[index % 5],
+            color=colors[index % len(colors)],
+            label=label,
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("rows per side")
+    axes.set_ylabel("median seconds")
+    axes.set_title("payments <-> settlements reconciliation, 30 days")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="N per side, comma-separated")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated")
+    parser.add_argument("--quick", action="store_true", help="smoke test: N = 20,000, 1 run")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per run (peers)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="add handwritten_postgres and tally_postgres at the smallest N",
+    )
+    parser.add_argument("--postgres-runs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = args.runs
+    if args.quick:
+        sizes, runs = [20_000], 1
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = set(tools) - set(ALL_TOOLS)
+    if unknown:
+        parser.error(f"unknown tools {sorted(unknown)}; known: {', '.join(ALL_TOOLS)}")
+    tools = [t for t in ALL_TOOLS if t in tools]
+
+    report: dict = {
+        "benchmark": "reconciliation",
+        "machine": machine(),
+        "selection": SELECTION,
+        "sizes": [],
+        "results": [],
+    }
+    root = Path(tempfile.mkdtemp(prefix="tally-bench-recon-"))
+    target_path = root / "target"  # one dbt target for the whole run: partial parsing
+    try:
+        for n in sizes:
+            size = Size(n, root / f"n{n}", target_path, tools, args.timeout)
+            size.prepare()
+            for round_number in range(1, runs + 1):
+                size.run_round(round_number)
+            report["results"] += size.rows()
+            report["sizes"].append(size.info)
+            shutil.rmtree(size.work, ignore_errors=True) if not args.keep else None
+        if args.postgres:
+            try:
+                report["results"] += run_postgres(min(sizes), args.postgres_runs)
+            except (Exception, SystemExit) as error:  # the DuckDB results still count
+                for tool in ("handwritten_postgres", "tally_postgres"):
+                    report["results"].append(
+                        {
+                            "tool": tool,
+                            "mode": "full",
+                            "n_per_side": min(sizes),
+                            "runs": 0,
+                            "min_s": None,
+                            "median_s": None,
+                            "peak_rss_mb": None,
+                            "exact": False,
+                            "error": str(error)[-500:],
+                        }
+                    )
+    finally:
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    add_ratios(report["results"])
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.out.with_suffix(".md"))
+    plot_note = write_plot(report, args.out.with_suffix(".png"))
+    if plot_note:
+        print(plot_note)
+    print(args.out.with_suffix(".md").read_text())
+    print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
+    return 0 if all(r.get("exact") for r in report["results"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The reconciliation benchmark runs end to end at a tiny size and writes the
+results file in the agreed shape (CONTRACT section 6). No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import PROJECT_DIR
+
+sys.path.insert(0, str(PROJECT_DIR / "bench"))
+
+import reconcile  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+TOOLS = {
+    "floor", "handwritten_duckdb", "tally", "tally_models", "tally_incremental", "reladiff",
+    "datacompy_pandas", "datacompy_polars", "handwritten_postgres", "tally_postgres",
+}  # fmt: skip
+RESULT_KEYS = {"tool", "mode", "n_per_side", "runs", "min_s", "median_s", "peak_rss_mb", "exact"}
+
+
+def test_quick_run_writes_exact_results(tmp_path, capsys):
+    out = tmp_path / "latest.json"
+    code = reconcile.main(["--quick", "--tools", "floor,handwritten_duckdb", "--out", str(out)])
+    assert code == 0, capsys.readouterr().out[-2000:]
+    report = json.loads(out.read_text())
+    assert {"cpus", "load_average_start", "load_average_end"} <= report["machine"].keys()
+    results = report["results"]
+    assert {r["tool"] for r in results} == {"floor", "handwritten_duckdb"}
+    for row in results:
+        assert RESULT_KEYS <= row.keys(), row
+        assert row["tool"] in TOOLS
+        assert row["n_per_side"] == 20_000
+        assert row["runs"] == 1
+        assert row["exact"] is True, row
+        assert 0 < row["min_s"] <= row["median_s"]
+        assert row["peak_rss_mb"] > 0
+    hand = next(r for r in results if r["tool"] == "handwritten_duckdb")
+    assert hand["break_counts"] == {
+        "missing_in_right": 200,
+        "missing_in_left": 200,
+        "value_mismatch": 100,
+    }
+    assert hand["ratio_to_handwritten"] == 1.0
+    assert (tmp_path / "latest.md").read_text().startswith("# Reconciliation benchmark")
