@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -34,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import machine_info
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_DIR / "bench" / "results" / "channel_health.json"
@@ -363,23 +363,6 @@ def breaching_mismatches(connection: duckdb.DuckDBPyConnection) -> int:
     ).fetchone()[0]
 
 
-def machine() -> dict:
-    import dbt.version
-
-    memory = None
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "memory_gb": memory,
-        "python": sys.version.split()[0],
-        "duckdb": duckdb.__version__,
-        "dbt_core": dbt.version.__version__,
-    }
-
-
 def print_table(results: list[dict]) -> None:
     header = (
         f"{'attempts':>11} {'gen s':>7} {'models min':>10} {'models med':>10} "
@@ -418,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "channel_health",
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine(),
+        "machine": machine_info.machine(),
         "rule": rule,
         "results": results,
     }

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -47,6 +46,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 BENCH_DIR = PROJECT_DIR / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
+import machine_info  # noqa: E402
 import payments_psp_data  # noqa: E402
 import recon_sql  # noqa: E402
 
@@ -166,19 +166,8 @@ def _peers_versions() -> dict[str, str]:
 
 
 def machine() -> dict:
-    import dbt.version
-
-    memory = None
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "memory_gb": memory,
-        "python": sys.version.split()[0],
-        "duckdb": duckdb.__version__,
-        "dbt_core": dbt.version.__version__,
+        **machine_info.machine(),
         "peers": _peers_versions(),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
