@@ -226,7 +226,7 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutc
         raise ValidationError(
             f"Great Expectations cannot read {settings.describe_warehouse()}: {str(error).strip()}"
         ) from None
-    run_id = RunIdentifier(run_name=f"tally {settings.target}", run_time=datetime.now(UTC))
+    run_id = RunIdentifier(run_name=f"tally-{settings.target}", run_time=datetime.now(UTC))
     suites = []
     for batch in batches:
         try:
