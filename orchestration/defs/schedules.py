@@ -3,7 +3,8 @@
 - `hourly_reconciliations` (10 past every hour): the hour-grain reconciliations
   with what they read and what they feed;
 - `daily_reconciliations` (00:30 UTC): every asset (the day-grain
-  reconciliations, the hourly ones again, channel health and the rest).
+  reconciliations, the hourly ones again, channel health and the rest), then the
+  HTML reconciliation report.
 
 Each run's `as_of` is the tick time, so a late or re-executed tick computes the
 same marts. The lookback is the reconciliation's grace period: every run
@@ -28,6 +29,7 @@ from dagster_dbt import build_dbt_asset_selection
 
 from orchestration.defs.assets import tally_dbt_assets
 from orchestration.defs.project import load_manifest
+from orchestration.defs.report import REPORT_KEY
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def reconciliations(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _selection(grain: Grain, names: list[str]) -> AssetSelection:
     if grain.name == "day":
-        return AssetSelection.assets(tally_dbt_assets)
+        return AssetSelection.assets(tally_dbt_assets, REPORT_KEY)
     dbt_select = " ".join(f"+recon_{name}+" for name in names)
     return build_dbt_asset_selection([tally_dbt_assets], dbt_select=dbt_select)
 

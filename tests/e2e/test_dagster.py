@@ -155,6 +155,14 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
         if key.path[0] != "landing_files"
     }
     assert materialized == dbt_keys
+    # The daily job ends with the HTML report, downstream of the marts it reads.
+    report_key = AssetKey(["reports", "reconciliation_report"])
+    assert report_key in materialized
+    graph = executed["defs"].resolve_asset_graph()
+    assert AssetKey(["marts", "fct_recon_breaks"]) in graph.get(report_key).parent_keys
+    report = database.parent / "report.html"
+    page = report.read_text()
+    assert all(f'id="{name}"' in page for name in reconciliations())
 
     evaluations = {
         event.event_specific_data.check_name: event.event_specific_data
