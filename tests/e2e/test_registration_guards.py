@@ -31,6 +31,7 @@ def test_reconciliation_without_its_test_fails(project_copy, landing, database):
     text = marts_yml.read_text()
     entry = (
         "      - recon_has_no_open_breaks:\n"
+        "          description: The wallet_credit reconciliation has no open break (warning).\n"
         "          arguments: {recon_name: wallet_credit, severity_level: warning}\n"
     )
     assert entry in text
