@@ -41,6 +41,7 @@ sys.path.insert(0, str(PROJECT_DIR / "bench"))
 
 import payments_psp_data  # noqa: E402
 import psycopg2  # noqa: E402
+import recon_sql  # noqa: E402
 from postgres_cluster import start_cluster  # noqa: E402
 
 RESULTS = PROJECT_DIR / "bench" / "results" / "postgres.json"
@@ -48,8 +49,9 @@ TALLY = Path(sys.executable).with_name("tally")
 
 # The reconciliation a person would write by hand for payments_psp, from the same
 # raw text tables Tally's staging reads: latest row per key, captured/refunded
-# payments, settlements scaled by the currency exponent, one FULL OUTER JOIN.
-HANDWRITTEN_SQL = """
+# payments, settlements scaled by the currency exponent, then the same FULL OUTER
+# JOIN and summary as on DuckDB (bench/recon_sql.py).
+HANDWRITTEN_SQL = f"""
 drop schema if exists handwritten cascade;
 create schema handwritten;
 create table handwritten.breaks as
@@ -76,30 +78,9 @@ settlements as (
     where _source_row is not null
     order by lower(trim(merchant_reference)), _source_file, _source_row
 )
-select
-    date_trunc('day', coalesce(p.record_at, s.record_at)) as window_start,
-    coalesce(p.record_key, s.record_key) as record_key,
-    case
-        when s.record_key is null then 'missing_in_right'
-        when p.record_key is null then 'missing_in_left'
-        else 'value_mismatch'
-    end as break_type,
-    p.amount as left_amount,
-    s.amount as right_amount,
-    coalesce(s.amount, 0) - coalesce(p.amount, 0) as amount_diff
-from payments as p
-full outer join settlements as s on p.record_key = s.record_key
-where p.record_key is null or s.record_key is null
-    or p.amount <> s.amount or p.currency <> s.currency or p.status <> s.status;
+{recon_sql.BREAKS_SELECT};
 create table handwritten.window_summary as
-select
-    window_start,
-    count(*) filter (where break_type = 'missing_in_right') as missing_in_right_count,
-    count(*) filter (where break_type = 'missing_in_left') as missing_in_left_count,
-    count(*) filter (where break_type = 'value_mismatch') as mismatch_count,
-    sum(abs(amount_diff)) as amount_at_risk
-from handwritten.breaks
-group by window_start;
+{recon_sql.WINDOW_SUMMARY_SELECT};
 """
 
 

@@ -53,11 +53,10 @@ settlements as (
 )
 """
 
-# The hand-written reconciliation: one FULL OUTER JOIN, the break rows and the
-# per-day summary written to tables.
-HANDWRITTEN_SQL = f"""
-create or replace table handwritten.breaks as
-with {SIDES_SQL}
+# The hand-written reconciliation's body, the same on DuckDB and PostgreSQL once
+# each engine's `payments` and `settlements` CTEs are in front of it: one FULL
+# OUTER JOIN into the break rows, then the per-day summary of those rows.
+BREAKS_SELECT = """
 select
     date_trunc('day', coalesce(p.record_at, s.record_at)) as window_start,
     coalesce(p.record_key, s.record_key) as record_key,
@@ -72,8 +71,10 @@ select
 from payments as p
 full outer join settlements as s on p.record_key = s.record_key
 where p.record_key is null or s.record_key is null
-    or p.amount <> s.amount or p.currency <> s.currency or p.status <> s.status;
-create or replace table handwritten.window_summary as
+    or p.amount <> s.amount or p.currency <> s.currency or p.status <> s.status
+""".strip()
+
+WINDOW_SUMMARY_SELECT = """
 select
     window_start,
     count(*) filter (where break_type = 'missing_in_right') as missing_in_right_count,
@@ -81,7 +82,17 @@ select
     count(*) filter (where break_type = 'value_mismatch') as mismatch_count,
     sum(abs(amount_diff)) as amount_at_risk
 from handwritten.breaks
-group by window_start;
+group by window_start
+""".strip()
+
+# The hand-written reconciliation on DuckDB: the break rows and the per-day
+# summary written to tables.
+HANDWRITTEN_SQL = f"""
+create or replace table handwritten.breaks as
+with {SIDES_SQL}
+{BREAKS_SELECT};
+create or replace table handwritten.window_summary as
+{WINDOW_SUMMARY_SELECT};
 """
 
 HANDWRITTEN_COUNTS_SQL = "select break_type, count(*) from handwritten.breaks group by 1"
