@@ -55,6 +55,7 @@ from orchestration.expectations.suites import (
 )
 from orchestration.settings import Settings
 from orchestration.warehouse import marts
+from orchestration.warehouse.sql import quote_identifier
 
 SITE_NAME = "tally"
 _PG_USER_VARIABLE = "TALLY_GX_PG_USER"
@@ -365,12 +366,8 @@ def _redacted(text: str, settings: Settings) -> str:
 
 
 def _select(schema: str, table: str, columns: Iterable[str]) -> str:
-    listed = ", ".join(_identifier(column) for column in columns)
-    return f"select {listed} from {_identifier(schema)}.{_identifier(table)}"
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    listed = ", ".join(quote_identifier(column) for column in columns)
+    return f"select {listed} from {quote_identifier(schema)}.{quote_identifier(table)}"
 
 
 def _table_columns(settings: Settings, models: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -37,11 +37,7 @@ def query(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[
 def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[dict]:
     """Like `query`, with each row as a dict by column name; a clear error
     (MartsUnavailable) when there is nothing published to read."""
-    if not _published(settings):
-        raise MartsUnavailable(
-            f"No published marts at {settings.duckdb_path}: run `tally build` first "
-            "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
-        )
+    _require_published(settings)
     try:
         columns, rows = _execute(settings, sql, parameters)
     except MartsUnavailable:
@@ -58,11 +54,7 @@ def read_frames(settings: Settings, queries: Mapping[str, str]) -> dict[str, Any
     short read-only connection (what validation reads; GX computes on pandas)."""
     if settings.target != "duckdb":
         raise ValueError("read_frames reads a DuckDB warehouse; PostgreSQL is read in place")
-    if not _published(settings):
-        raise MartsUnavailable(
-            f"No published marts at {settings.duckdb_path}: run `tally build` first "
-            "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
-        )
+    _require_published(settings)
     return _with_duckdb(
         settings,
         lambda connection: {name: connection.execute(sql).df() for name, sql in queries.items()},
@@ -79,6 +71,15 @@ def exists(settings: Settings, schema: str, table: str) -> bool:
         (schema, table),
     )
     return bool(found[0][0])
+
+
+def _require_published(settings: Settings) -> None:
+    """A clear error (MartsUnavailable) when there is nothing published to read."""
+    if not _published(settings):
+        raise MartsUnavailable(
+            f"No published marts at {settings.duckdb_path}: run `tally build` first "
+            "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
+        )
 
 
 def _published(settings: Settings) -> bool:

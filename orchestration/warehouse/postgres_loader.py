@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.settings import Settings
+from orchestration.warehouse.sql import quote_identifier
 
 SCHEMA = "landing_load"
 RACY_SECONDS = 2
@@ -113,10 +114,6 @@ def load(
     return versions
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _load_table(
     cursor: Any,
     landing: Path,
@@ -126,7 +123,7 @@ def _load_table(
     reset: bool,
     echo: Callable[[str], None],
 ) -> int:
-    target = f"{SCHEMA}.{_identifier(table.name)}"
+    target = f"{SCHEMA}.{quote_identifier(table.name)}"
     folder = landing / table.service / table.table
     if not folder.is_dir():
         raise LandingError(
@@ -137,7 +134,7 @@ def _load_table(
     cursor.execute(f"create schema if not exists {SCHEMA}")
     if reset:
         cursor.execute(f"drop table if exists {target}")
-    columns = ", ".join(f"{_identifier(column)} text" for column in table.columns)
+    columns = ", ".join(f"{quote_identifier(column)} text" for column in table.columns)
     cursor.execute(f"create table if not exists {target} ({', '.join(META_COLUMNS)}, {columns})")
     cursor.execute(f"lock table {target} in exclusive mode")
 
@@ -270,7 +267,7 @@ def _copy_file(
     cursor.execute(
         f"insert into {target} (_source_file, _source_row, _source_size, _source_modified_at, "
         f"_source_checksum, _load_id, _loaded_at, "
-        f"{', '.join(_identifier(column) for column in table.columns)}) "
+        f"{', '.join(quote_identifier(column) for column in table.columns)}) "
         f"select %s, _source_row, %s, %s, %s, %s, %s, {selected} from _tally_copy",
         version,
     )
