@@ -12,8 +12,9 @@ from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_pa
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
 from orchestration.settings import Settings, now_as_of
-from orchestration.warehouse import postgres_loader
+from orchestration.warehouse import postgres_loader, spark_loader, spark_session
 from orchestration.warehouse.duckdb_files import exclusive_build, prepare_working_copy, publish
+from orchestration.warehouse.landing_files import LandingError, landing_tables
 
 Printer = Callable[[str], None]
 
@@ -90,7 +91,7 @@ def build(
             "(`tally generate --out DIR` writes demo files)."
         )
     as_of = settings.as_of or now_as_of()
-    with exclusive_build(settings.build_duckdb_path, echo):
+    with exclusive_build(settings.build_lock_path, echo):
         result = _build(
             settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
         )
@@ -123,9 +124,9 @@ def _build(
         **_engine_environment(settings),
     }
     callbacks = [Progress()] if show_progress else []
-    if settings.target == "postgres":
-        return _build_postgres(settings, as_of, extra, environment, callbacks, full_refresh, echo,
-                               started)  # fmt: skip
+    if settings.target in ("postgres", "spark"):
+        return _build_preloaded(settings, as_of, extra, environment, callbacks, full_refresh,
+                                echo, started)  # fmt: skip
 
     working = settings.build_duckdb_path
     echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
@@ -159,10 +160,11 @@ def _engine_environment(settings: Settings) -> dict[str, str]:
         "TALLY_PG_USER": pg.user,
         "TALLY_PG_PASSWORD": pg.password,
         "TALLY_PG_DATABASE": pg.database,
+        **spark_session.environment(settings),
     }
 
 
-def _build_postgres(
+def _build_preloaded(
     settings: Settings,
     as_of: str,
     extra: list[str],
@@ -172,36 +174,66 @@ def _build_postgres(
     echo: Printer,
     started: float,
 ) -> BuildResult:
-    """PostgreSQL: COPY the landing files in, then dbt builds in place.
+    """PostgreSQL and Spark: load the landing files in, then dbt builds in place.
 
-    Every model table is swapped in by dbt in one transaction (create under a
-    temporary name, rename), so readers see the previous or the new table, never
-    a half-built one; a failed model leaves its previous table in place.
+    PostgreSQL: every model table is swapped in by dbt in one transaction
+    (create under a temporary name, rename), so readers see the previous or the
+    new table, never a half-built one; a failed model leaves its previous table.
+    Spark: the session is started here and dbt-spark runs in it; its tables are
+    Parquet folders under the warehouse, replaced model by model.
     """
-    echo(f"  warehouse: {settings.postgres.describe()}")
-    versions_before = read_versions(settings)
     with _environment(environment):
+        if settings.target == "spark":
+            echo(f"  warehouse: {settings.spark_warehouse} (Spark, local session)")
+            try:
+                spark = spark_session.start(settings)
+            except spark_session.SparkUnavailable as error:
+                raise BuildError(str(error)) from None
+        else:
+            echo(f"  warehouse: {settings.postgres.describe()}")
         try:
-            parsed = run_dbt_parse(dbt_args("parse", settings))
-        except RuntimeError as error:
-            raise BuildError(str(error)) from None
-        loading = time.monotonic()
-        try:
-            count = postgres_loader.load(
-                settings, postgres_loader.landing_tables(parsed), reset=full_refresh, echo=echo
-            )
-        except postgres_loader.LandingError as error:
-            raise BuildError(str(error)) from None
-        except Exception as error:  # connection refused, authentication, ...
-            raise BuildError(
-                f"Cannot load the landing files into {settings.postgres.describe()}: "
-                f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
-            ) from None
-        echo(
-            f"  landing: {count} file version(s) streamed with COPY "
-            f"in {time.monotonic() - loading:.1f}s"
-        )
-        outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
+            return _load_and_build(settings, as_of, extra, callbacks, full_refresh, echo, started,
+                                   spark if settings.target == "spark" else None)  # fmt: skip
+        finally:
+            if settings.target == "spark":
+                spark_session.stop()
+
+
+def _load_and_build(
+    settings: Settings,
+    as_of: str,
+    extra: list[str],
+    callbacks: list,
+    full_refresh: bool,
+    echo: Printer,
+    started: float,
+    spark,
+) -> BuildResult:
+    versions_before = read_versions(settings)
+    try:
+        parsed = run_dbt_parse(dbt_args("parse", settings))
+    except RuntimeError as error:
+        raise BuildError(str(error)) from None
+    loading = time.monotonic()
+    tables = landing_tables(parsed)
+    try:
+        if spark is not None:
+            count = spark_loader.load(spark, settings, tables, reset=full_refresh, echo=echo)
+            how = "read by Spark"
+        else:
+            count = postgres_loader.load(settings, tables, reset=full_refresh, echo=echo)
+            how = "streamed with COPY"
+    except LandingError as error:
+        raise BuildError(str(error)) from None
+    except Exception as error:  # connection refused, authentication, ...
+        if spark is not None:
+            raise
+        raise BuildError(
+            f"Cannot load the landing files into {settings.postgres.describe()}: "
+            f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
+        ) from None
+    echo(f"  landing: {count} file version(s) {how} in {time.monotonic() - loading:.1f}s")
+    outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
     landing = None
     if not outcome.has_errors:
         landing = LandingChanges.between(versions_before, read_versions(settings))

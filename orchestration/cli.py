@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from orchestration.settings import Settings
+from orchestration.settings import TARGETS, Settings
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--as-of", help="the build's reference time, ISO 8601 (env TALLY_AS_OF)")
     build.add_argument(
         "--target",
-        choices=["duckdb", "postgres"],
+        choices=list(TARGETS),
         help="warehouse engine (env TALLY_TARGET, default duckdb)",
     )
     build.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--target",
-        choices=["duckdb", "postgres"],
+        choices=list(TARGETS),
         help="warehouse engine (env TALLY_TARGET, default duckdb)",
     )
     validate.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--target",
-        choices=["duckdb", "postgres"],
+        choices=list(TARGETS),
         help="warehouse engine to read (env TALLY_TARGET, default duckdb)",
     )
     report.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")

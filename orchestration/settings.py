@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("TALLY_PROJECT_DIR", Path(__file__).resolve().parents[1]))
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class Settings:
     target: str = "duckdb"
     project_dir: Path = PROJECT_DIR
     postgres: PostgresSettings = field(default_factory=lambda: PostgresSettings())
+    # Spark (session method): the warehouse folder, one `<schema>.db/<table>/` of
+    # Parquet files per table, and its catalog (`_metastore/`).
+    spark_warehouse: Path = field(default_factory=lambda: Path("data/spark-warehouse"))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -67,6 +70,7 @@ class Settings:
             as_of=env.get("TALLY_AS_OF") or None,
             target=env.get("TALLY_TARGET") or "duckdb",
             postgres=PostgresSettings.from_env(env),
+            spark_warehouse=Path(env.get("TALLY_SPARK_WAREHOUSE") or "data/spark-warehouse"),
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given).resolved()
@@ -82,6 +86,7 @@ class Settings:
             self,
             landing_dir=Path(self.landing_dir).expanduser().resolve(),
             duckdb_path=Path(self.duckdb_path).expanduser().resolve(),
+            spark_warehouse=Path(self.spark_warehouse).expanduser().resolve(),
             as_of=normalize_as_of(self.as_of) if self.as_of else None,
         )
 
@@ -89,12 +94,21 @@ class Settings:
         """Where the marts are, for people (no password)."""
         if self.target == "postgres":
             return f"{self.postgres.describe()} (schema marts)"
+        if self.target == "spark":
+            return f"{self.spark_warehouse / 'marts.db'} (Spark, Parquet; schema marts)"
         return f"{self.duckdb_path} (schema marts)"
 
     @property
     def build_duckdb_path(self) -> Path:
         """The working database dbt writes; readers use `duckdb_path`, published on success."""
         return self.duckdb_path.with_name(self.duckdb_path.name + ".build")
+
+    @property
+    def build_lock_path(self) -> Path:
+        """What one-build-at-a-time locks (`<path>.lock`): per warehouse."""
+        if self.target == "spark":
+            return self.spark_warehouse.with_name(self.spark_warehouse.name + ".build")
+        return self.build_duckdb_path
 
 
 def normalize_as_of(value: str) -> str:

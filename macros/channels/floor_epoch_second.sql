@@ -11,3 +11,7 @@
 {% macro postgres__floor_epoch_second(expression) -%}
     cast(floor(extract(epoch from {{ expression }})) as bigint)
 {%- endmacro %}
+
+{% macro spark__floor_epoch_second(expression) -%}
+    unix_seconds(cast({{ expression }} as timestamp_ltz))
+{%- endmacro %}

@@ -11,3 +11,7 @@
 {% macro postgres__integer_divide(numerator, denominator) -%}
     cast(floor(cast(({{ numerator }}) as numeric) / ({{ denominator }})) as bigint)
 {%- endmacro %}
+
+{% macro spark__integer_divide(numerator, denominator) -%}
+    (({{ numerator }}) div ({{ denominator }}))
+{%- endmacro %}

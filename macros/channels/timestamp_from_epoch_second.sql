@@ -10,3 +10,7 @@
 {% macro postgres__timestamp_from_epoch_second(expression) -%}
     (timestamp '1970-01-01 00:00:00' + cast({{ expression }} as bigint) * interval '1 second')
 {%- endmacro %}
+
+{% macro spark__timestamp_from_epoch_second(expression) -%}
+    cast(timestamp_seconds(cast({{ expression }} as bigint)) as timestamp_ntz)
+{%- endmacro %}

@@ -10,3 +10,7 @@
 {% macro postgres__utc_iso_text(expression) -%}
     to_char({{ expression }}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 {%- endmacro %}
+
+{% macro spark__utc_iso_text(expression) -%}
+    concat(date_format({{ expression }}, 'yyyy-MM-dd'), 'T', date_format({{ expression }}, 'HH:mm:ss'), 'Z')
+{%- endmacro %}

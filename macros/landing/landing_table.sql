@@ -85,12 +85,22 @@
 
 {#- PostgreSQL cannot read the client's files: `tally build` streams them with
     COPY into `landing_load.<service>__<table>` first (with the same version
-    bookkeeping, see orchestration/warehouse/postgres_loader.py), and this model
+    bookkeeping, see orchestration/warehouse/landing_files.py), and this model
     appends the loads it has not seen yet. -#}
 {% macro postgres__landing_table(service, table, columns) -%}
-    {%- set loaded = api.Relation.create(database=target.database, schema='landing_load', identifier=service ~ '__' ~ table) -%}
+    {{ tally._preloaded_landing_table(api.Relation.create(database=target.database, schema='landing_load', identifier=service ~ '__' ~ table), columns, 'COPY') }}
+{%- endmacro %}
+
+{#- Spark: `tally build --target spark` reads the files with Spark's CSV reader
+    into `landing_load.<service>__<table>` (orchestration/warehouse/spark_loader.py),
+    and this model appends the loads it has not seen yet. -#}
+{% macro spark__landing_table(service, table, columns) -%}
+    {{ tally._preloaded_landing_table(api.Relation.create(schema='landing_load', identifier=service ~ '__' ~ table), columns, "Spark's CSV reader") }}
+{%- endmacro %}
+
+{% macro _preloaded_landing_table(loaded, columns, how) -%}
     {%- if execute and adapter.get_relation(loaded.database, loaded.schema, loaded.identifier) is none -%}
-        {{ exceptions.raise_compiler_error("Landing table " ~ loaded ~ " does not exist: on PostgreSQL the landing files are loaded by `tally build --target postgres` (COPY) before dbt runs; run that instead of plain `dbt build`, or load them once with it") }}
+        {{ exceptions.raise_compiler_error("Landing table " ~ loaded ~ " does not exist: on " ~ target.type ~ " the landing files are loaded by `tally build --target " ~ target.name ~ "` (" ~ how ~ ") before dbt runs; run that instead of plain `dbt build`, or load them once with it") }}
     {%- endif %}
     select
         _source_file,

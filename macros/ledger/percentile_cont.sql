@@ -12,3 +12,8 @@
 {% macro postgres__percentile_cont(expression, fraction) -%}
     percentile_cont({{ fraction }}) within group (order by {{ expression }})
 {%- endmacro %}
+
+{#- Spark's percentile() interpolates linearly, like percentile_cont. -#}
+{% macro spark__percentile_cont(expression, fraction) -%}
+    percentile({{ expression }}, {{ fraction }})
+{%- endmacro %}

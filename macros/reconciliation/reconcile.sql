@@ -32,12 +32,7 @@
     {%- set compare = tally._compare_columns(spec) -%}
     {%- set has_amount = spec.left.get('amount') or spec.right.get('amount') -%}
     {%- set spec_hash = local_md5(tojson(spec, sort_keys=true)) -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='record_key',
-        post_hook=["delete from {{ this }} where _tombstone"],
-    ) }}
+    {{ config(**tally.replaced_by_key('record_key')) }}
     {%- set rebuild = tally._recon_rebuild_needed(left, right, spec_hash) -%}
     {%- set incremental = is_incremental() and not rebuild -%}
 
@@ -98,7 +93,7 @@ joined as (
             {%- endfor %}
         ), '') as mismatched_columns
         {%- else %}
-        cast(null as varchar) as mismatched_columns
+        cast(null as {{ dbt.type_string() }}) as mismatched_columns
         {%- endif %}
     from left_keys
     full outer join right_keys

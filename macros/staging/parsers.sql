@@ -14,6 +14,11 @@
     ({{ expression }} ~ {{ tally.sql_string('^(?:' ~ pattern ~ ')$') }})
 {%- endmacro %}
 
+{#- Spark: Java regular expressions; `rlike` finds a match anywhere, hence the anchors. -#}
+{% macro spark__regex_full_match(expression, pattern) -%}
+    ({{ expression }} rlike {{ tally.sql_string('^(?:' ~ pattern ~ ')$') }})
+{%- endmacro %}
+
 {#- ISO 8601 with a UTC offset (Z or ±HH:MM), 'T' or space, up to 9 fraction
     digits (kept to the microsecond, the rest dropped): UTC timestamp without
     zone. The grammar is checked by one pattern shared by every engine, so the
@@ -51,6 +56,17 @@
     end
 {%- endmacro %}
 
+{#- Spark: the cast to timestamp_ltz reads the offset (and gives null for a day
+    outside its month); the session time zone is UTC, so the cast to
+    timestamp_ntz keeps the UTC wall time. Fraction digits past the sixth are
+    dropped first, not rounded. -#}
+{% macro spark__parse_iso_timestamp(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
+            then cast(cast(regexp_replace({{ expression }}, {{ tally.sql_string('(\.\d{6})\d+') }}, '$1') as timestamp_ltz) as timestamp_ntz)
+    end
+{%- endmacro %}
+
 {#- Epoch milliseconds (UTC) as a timestamp without zone. -#}
 {% macro parse_epoch_ms(expression) -%}
     {{ return(adapter.dispatch('parse_epoch_ms', 'tally')(expression)) }}
@@ -67,6 +83,13 @@
     case
         when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
             then timestamp '1970-01-01 00:00:00' + cast({{ expression }} as bigint) * interval '1 millisecond'
+    end
+{%- endmacro %}
+
+{% macro spark__parse_epoch_ms(expression) -%}
+    case
+        when {{ tally.regex_full_match(expression, '[0-9]{1,15}') }}
+            then cast(timestamp_millis(cast({{ expression }} as bigint)) as timestamp_ntz)
     end
 {%- endmacro %}
 
@@ -92,6 +115,15 @@
     || '}')
 {%- endmacro %}
 
+{#- Spark: to_json of a struct, nulls kept, gives the same compact text. -#}
+{% macro spark__json_object(pairs) -%}
+    to_json(named_struct(
+        {%- for key, expression in pairs %}
+        {{ tally.sql_string(key) }}, {{ expression }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ), map('ignoreNullFields', 'false'))
+{%- endmacro %}
+
 {#- Seconds since the Unix epoch of a UTC timestamp, as a number. -#}
 {% macro epoch_seconds(expression) -%}
     {{ return(adapter.dispatch('epoch_seconds', 'tally')(expression)) }}
@@ -103,4 +135,8 @@
 
 {% macro postgres__epoch_seconds(expression) -%}
     extract(epoch from {{ expression }})
+{%- endmacro %}
+
+{% macro spark__epoch_seconds(expression) -%}
+    (unix_micros(cast({{ expression }} as timestamp_ltz)) / 1000000.0)
 {%- endmacro %}

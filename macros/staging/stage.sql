@@ -136,6 +136,6 @@ select * from parsed
         {%- endif %}
     end
     {%- else %}
-    cast(null as varchar)
+    cast(null as {{ dbt.type_string() }})
     {%- endif %}
 {%- endmacro %}

@@ -15,12 +15,7 @@
     files that are gone, emitted so delete+insert removes them; the post-hook
     deletes the markers). -#}
 {% macro staged(base, columns) -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='_source_file',
-        post_hook=["delete from {{ this }} where _tombstone"],
-    ) }}
+    {{ config(**tally.replaced_by_key('_source_file')) }}
     {%- set rebuild = tally._staging_rebuild_needed(base) -%}
 with base as (
     select * from {{ base }}

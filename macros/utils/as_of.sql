@@ -22,3 +22,12 @@
         cast({{ tally.sql_string(raw) }} as timestamp)
     {%- endif -%}
 {%- endmacro %}
+
+{% macro spark__as_of_literal(raw) -%}
+    {%- set has_zone = modules.re.search('(Z|[+-]\d{2}:\d{2})$', raw) -%}
+    {%- if has_zone -%}
+        cast(cast({{ tally.sql_string(raw) }} as timestamp_ltz) as timestamp_ntz)
+    {%- else -%}
+        cast({{ tally.sql_string(raw) }} as timestamp_ntz)
+    {%- endif -%}
+{%- endmacro %}

@@ -12,3 +12,11 @@
         interval '1 day'
     )
 {%- endmacro %}
+
+{% macro spark__day_spine(start_expression, end_expression) -%}
+    select explode(sequence(
+        cast({{ dbt.date_trunc('day', start_expression) }} as timestamp_ntz),
+        cast({{ dbt.date_trunc('day', end_expression) }} as timestamp_ntz),
+        interval 1 day
+    )) as day
+{%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(unique_key='observed_at') }}
+{{ config(**tally.replaced_by_partition('observed_at')) }}
 -- One row per build (its as_of). A break absent from a build that happened is
 -- resolved; this log is how absence is seen.
 select

@@ -72,7 +72,7 @@ orphans as (
         cast(0 as bigint) as left_count,
         cast(orphan_reports.right_count as bigint) as right_count,
         'missing_in_left' as outcome,
-        cast(null as varchar) as mismatched_columns,
+        cast(null as {{ dbt.type_string() }}) as mismatched_columns,
         case
             when {{ dbt.dateadd('minute', 'grace.grace_minutes', 'orphan_reports.right_record_at') }} > {{ tally.as_of() }}
                 then 'pending'

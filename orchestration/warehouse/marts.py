@@ -2,8 +2,10 @@
 
 On DuckDB readers open the published file read-only (never the working copy a
 build writes); on PostgreSQL they read schema `marts`, whose tables a build
-swaps in atomically. Queries here must be portable SQL. Alerts, Dagster
-sensors, run metadata, the summary and the report all read through here.
+swaps in atomically; on Spark they read the marts' Parquet folders
+(`<warehouse>/marts.db/<table>/`) through DuckDB, each as a view `marts.<table>`.
+Queries here must be portable SQL. Alerts, Dagster sensors, run metadata, the
+summary and the report all read through here.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from orchestration.settings import Settings
+from orchestration.warehouse.sql import quote_identifier, sql_string
 
 Row = tuple[Any, ...]
 
@@ -50,10 +54,10 @@ def read_rows(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> l
 
 
 def read_frames(settings: Settings, queries: Mapping[str, str]) -> dict[str, Any]:
-    """DuckDB only: each query's result as a pandas DataFrame, read through one
+    """DuckDB and Spark: each query's result as a pandas DataFrame, read through one
     short read-only connection (what validation reads; GX computes on pandas)."""
-    if settings.target != "duckdb":
-        raise ValueError("read_frames reads a DuckDB warehouse; PostgreSQL is read in place")
+    if settings.target == "postgres":
+        raise ValueError("read_frames reads DuckDB or Parquet marts; PostgreSQL is read in place")
     _require_published(settings)
     return _with_duckdb(
         settings,
@@ -76,6 +80,11 @@ def exists(settings: Settings, schema: str, table: str) -> bool:
 def _require_published(settings: Settings) -> None:
     """A clear error (MartsUnavailable) when there is nothing published to read."""
     if not _published(settings):
+        if settings.target == "spark":
+            raise MartsUnavailable(
+                f"No published marts at {_spark_marts(settings)}: run `tally build --target "
+                "spark` first (or point TALLY_SPARK_WAREHOUSE at the Spark warehouse folder)."
+            )
         raise MartsUnavailable(
             f"No published marts at {settings.duckdb_path}: run `tally build` first "
             "(or point TALLY_DUCKDB_PATH / --duckdb-path at the warehouse file)."
@@ -83,8 +92,34 @@ def _require_published(settings: Settings) -> None:
 
 
 def _published(settings: Settings) -> bool:
-    """False when a DuckDB warehouse has no published file yet (PostgreSQL: always there)."""
+    """False when a DuckDB or Spark warehouse has nothing published yet (PostgreSQL:
+    always there)."""
+    if settings.target == "spark":
+        return _spark_marts(settings).is_dir()
     return settings.target == "postgres" or settings.duckdb_path.exists()
+
+
+def _spark_marts(settings: Settings) -> Path:
+    return settings.spark_warehouse / "marts.db"
+
+
+def _parquet_marts(settings: Settings) -> Any:
+    """An in-memory DuckDB with a view `marts.<table>` per Parquet folder of the
+    Spark warehouse's marts (Spark's `_SUCCESS` and hidden files left out)."""
+    import duckdb
+
+    connection = duckdb.connect(":memory:")
+    connection.execute("create schema marts")
+    for folder in sorted(_spark_marts(settings).iterdir()):
+        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        if not files:
+            continue
+        listed = ", ".join(sql_string(str(path)) for path in files)
+        connection.execute(
+            f"create view marts.{quote_identifier(folder.name)} as "
+            f"select * from read_parquet([{listed}])"
+        )
+    return connection
 
 
 def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[list[str], list]:
@@ -110,6 +145,9 @@ def _with_duckdb(settings: Settings, read: Callable[[Any], Any]) -> Any:
     while another process holds its lock."""
     import duckdb
 
+    if settings.target == "spark":
+        with closing(_parquet_marts(settings)) as connection:
+            return read(connection)
     for attempt in range(_LOCK_RETRIES):
         try:
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:

@@ -10,3 +10,8 @@ def quote_identifier(name: str) -> str:
     stay one identifier and never become SQL.
     """
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(text: str) -> str:
+    """`text` as a single-quoted SQL string literal (standard SQL)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -30,7 +30,7 @@ reason_lists as (
         coalesce(merchant_id, '') as merchant_key,
         epoch_second,
         {{ dbt.listagg(
-            "failure_reason || ':' || cast(failures as varchar)",
+            "failure_reason || ':' || cast(failures as " ~ dbt.type_string() ~ ")",
             "', '",
             "order by failures desc, failure_reason"
         ) }} as failure_reasons

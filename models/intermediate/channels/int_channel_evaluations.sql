@@ -89,10 +89,12 @@ running_steps as (
         )
 ),
 
--- One row per evaluation step, carrying the running totals through it. The lags
--- below count rows, and may reach back across a skipped stretch: a stretch is
--- skipped only after a full largest window of rows with the same totals, so
--- the row they land on holds the exact totals of the step they look for.
+-- One row per evaluation step, carrying the running totals through it. The
+-- windows below reach back a number of rows (a self-join on `row_index`: Spark
+-- has no lag() by a per-row offset), and may reach back across a skipped
+-- stretch: a stretch is skipped only after a full largest window of rows with
+-- the same totals, so the row they land on holds the exact totals of the step
+-- they look for.
 running as (
     select
         running_steps.series_id,
@@ -114,7 +116,8 @@ with_rules as (
         running.cumulative_failures,
         {{ tally.integer_divide('series.window_seconds', 'series.step_seconds') }} as window_steps,
         series.max_expansion_factor,
-        series.min_attempts
+        series.min_attempts,
+        row_number() over (partition by running.series_id order by running.step_index) as row_index
     from running
     inner join series
         on running.series_id = series.series_id
@@ -124,14 +127,14 @@ levels as (
     select
         with_rules.*,
         {%- for level in range(expansion_levels) %}
-        cumulative_attempts - lag(
-            cumulative_attempts,
-            cast(window_steps * least({{ 2 ** level }}, max_expansion_factor) as integer),
-            cast(0 as bigint)
-        ) over steps as attempts_x{{ level }}{{ "," if not loop.last }}
+        with_rules.cumulative_attempts - coalesce(back_x{{ level }}.cumulative_attempts, 0) as attempts_x{{ level }}{{ "," if not loop.last }}
         {%- endfor %}
     from with_rules
-    window steps as (partition by series_id order by step_index)
+    {%- for level in range(expansion_levels) %}
+    left join with_rules as back_x{{ level }}
+        on back_x{{ level }}.series_id = with_rules.series_id
+        and back_x{{ level }}.row_index = with_rules.row_index - with_rules.window_steps * least({{ 2 ** level }}, with_rules.max_expansion_factor)
+    {%- endfor %}
 ),
 
 -- Low traffic: double the window until it holds min_attempts, never beyond
@@ -140,6 +143,7 @@ chosen as (
     select
         series_id,
         step_index,
+        row_index,
         cumulative_failures,
         window_steps,
         case
@@ -161,11 +165,11 @@ chosen as (
 windows as (
     select
         chosen.*,
-        cumulative_failures - lag(
-            cumulative_failures, cast(window_steps * expansion_factor as integer), cast(0 as bigint)
-        ) over steps as window_failures
+        chosen.cumulative_failures - coalesce(back.cumulative_failures, 0) as window_failures
     from chosen
-    window steps as (partition by series_id order by step_index)
+    left join chosen as back
+        on back.series_id = chosen.series_id
+        and back.row_index = chosen.row_index - chosen.window_steps * chosen.expansion_factor
 )
 
 select
@@ -184,7 +188,7 @@ select
     windows.window_failures as failures,
     case
         when windows.window_attempts > 0
-            then cast(windows.window_failures as double precision) / windows.window_attempts
+            then cast(windows.window_failures as {{ tally.type_double() }}) / windows.window_attempts
     end as failure_rate,
     series.failure_rate_threshold,
     series.min_attempts,

@@ -27,7 +27,7 @@ defaults as (
 channel_series as (
     select
         channel,
-        cast(null as varchar) as merchant_id,
+        cast(null as {{ dbt.type_string() }}) as merchant_id,
         min(epoch_second) as first_epoch_second,
         max(epoch_second) as last_epoch_second,
         sum(attempts) as attempts

@@ -22,10 +22,10 @@ unbalanced as (
         'unbalanced_movement' as invariant,
         movement_id,
         movement_sequence,
-        cast(null as varchar) as account,
+        cast(null as {{ dbt.type_string() }}) as account,
         currency,
         posted_at as detected_at,
-        concat('debits ', cast(debit_total as varchar), ', credits ', cast(credit_total as varchar)) as details,
+        concat('debits ', cast(debit_total as {{ dbt.type_string() }}), ', credits ', cast(credit_total as {{ dbt.type_string() }})) as details,
         concat(movement_id, '|', currency) as subject
     from movement_totals
     where not is_balanced
@@ -48,7 +48,7 @@ negative as (
         account,
         currency,
         movement_posted_at as detected_at,
-        concat('balance ', cast(balance_after as varchar), ' after this movement') as details,
+        concat('balance ', cast(balance_after as {{ dbt.type_string() }}), ' after this movement') as details,
         concat(account, '|', currency) as subject
     from negative_steps
     where occurrence = 1
@@ -128,7 +128,7 @@ group_details as (
         holder,
         exclusive_group,
         currency,
-        {{ dbt.listagg("concat(account, ' ', cast(balance_after as varchar))", "', '", "order by account") }} as balances
+        {{ dbt.listagg("concat(account, ' ', cast(balance_after as " ~ dbt.type_string() ~ "))", "', '", "order by account") }} as balances
     from group_balances
     where recency = 1
         and balance_after <> 0
@@ -210,10 +210,10 @@ conservation as (
         'conservation' as invariant,
         movement_id,
         movement_sequence,
-        cast(null as varchar) as account,
+        cast(null as {{ dbt.type_string() }}) as account,
         currency,
         posted_at as detected_at,
-        concat('ledger debits ', cast(debit_total as varchar), ', credits ', cast(credit_total as varchar)) as details,
+        concat('ledger debits ', cast(debit_total as {{ dbt.type_string() }}), ', credits ', cast(credit_total as {{ dbt.type_string() }})) as details,
         currency as subject
     from unconserved_steps
     where occurrence = 1

@@ -38,25 +38,11 @@ dependencies as (
     where dependent <> ''
 ),
 
--- both terms cast alike: PostgreSQL requires a recursive CTE's column types to match
 participants as (
-    select
-        processing_id,
-        cast(entry_service as {{ dbt.type_string() }}) as service
-    from processings
-
-    union
-
-    select
-        dependencies.processing_id,
-        cast(dependencies.dependent as {{ dbt.type_string() }}) as service
-    from participants
-    inner join dependencies
-        on participants.processing_id = dependencies.processing_id
-        and participants.service = dependencies.service
+    {{ tally.transitive_participants('processings', 'dependencies') }}
 )
 
-select
+select distinct
     processing_id,
     service
 from participants

@@ -72,7 +72,7 @@ select
     filled.successes,
     filled.failures,
     case
-        when filled.attempts > 0 then cast(filled.successes as double precision) / filled.attempts
+        when filled.attempts > 0 then cast(filled.successes as {{ tally.type_double() }}) / filled.attempts
     end as success_rate,
     incident_minutes.minute_at is not null as has_channel_incident
 from filled

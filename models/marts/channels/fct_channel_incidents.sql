@@ -162,7 +162,7 @@ top_reasons as (
     select
         incident_id,
         {{ dbt.listagg(
-            "failure_reason || ':' || cast(failures as varchar)",
+            "failure_reason || ':' || cast(failures as " ~ dbt.type_string() ~ ")",
             "', '",
             "order by failures desc, failure_reason"
         ) }} as top_failure_reasons

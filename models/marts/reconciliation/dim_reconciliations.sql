@@ -49,7 +49,7 @@ with registry as (
     {%- else %}
     select
         {%- for column in ['recon_name', 'model_name', 'description', 'recon_kind', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}
-        cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+        cast(null as {{ dbt.type_string() }}) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     {%- endif %}
     {%- if not loop.last %}

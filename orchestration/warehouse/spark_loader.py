@@ -1,0 +1,203 @@
+"""Loads landing files into Spark with Spark's own CSV reader, before dbt runs.
+
+Each new or changed file (see landing_files.py for which, and the bookkeeping
+rows) is read by Spark (`multiLine`, RFC 4180 quoting, FAILFAST) with every
+column as a string, numbered in file order (`_source_row`, 1-based data row)
+and appended with its version marker to the Parquet table
+`landing_load.<service>__<table>`. A table's new versions are written by one
+Spark job, whose output is committed at its end: a killed build leaves no
+half-loaded file behind. An empty value, quoted or not, is NULL, as on DuckDB
+and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestration.settings import Settings
+from orchestration.warehouse.landing_files import (
+    RACY_SECONDS,
+    SCHEMA,
+    FileVersion,
+    LandingError,
+    LandingTable,
+    NewVersion,
+    checked_header,
+    invalid_csv_line,
+    new_versions,
+)
+
+META_COLUMNS = (
+    ("_source_file", "string"),
+    ("_source_row", "bigint"),
+    ("_source_size", "bigint"),
+    ("_source_modified_at", "timestamp"),
+    ("_source_checksum", "string"),
+    ("_load_id", "bigint"),
+    ("_loaded_at", "timestamp"),
+)
+
+
+def quote(name: str) -> str:
+    """A Spark SQL identifier (backticks)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def load(
+    spark: Any,
+    settings: Settings,
+    tables: Iterable[LandingTable],
+    *,
+    reset: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Loads every new or changed landing file; returns the number of file versions loaded."""
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    spark.sql(f"create database if not exists {SCHEMA}")
+    versions = 0
+    for table in tables:
+        versions += _load_table(
+            spark, settings.landing_dir, table, loaded_at, reset=reset, echo=echo
+        )
+    return versions
+
+
+def _load_table(
+    spark: Any,
+    landing: Path,
+    table: LandingTable,
+    loaded_at: datetime,
+    *,
+    reset: bool,
+    echo: Callable[[str], None],
+) -> int:
+    target = f"{SCHEMA}.{quote(table.name)}"
+    if reset:
+        spark.sql(f"drop table if exists {target}")
+    columns = [f"{name} {kind}" for name, kind in META_COLUMNS]
+    columns += [f"{quote(column)} string" for column in table.columns]
+    spark.sql(f"create table if not exists {target} ({', '.join(columns)}) using parquet")
+    previous = _loaded_versions(spark, target)
+    load_id = spark.sql(f"select coalesce(max(_load_id), 0) + 1 from {target}").first()[0]
+    versions = new_versions(landing, table, previous, echo)
+    if not versions:
+        return 0
+    frames = [_markers(spark, table, versions, load_id, loaded_at)]
+    for new in versions:
+        if new.path is not None:
+            header = checked_header(new, table, echo)
+            if header is not None:
+                frames.append(_rows(spark, table, new, load_id, loaded_at))
+    combined = frames[0]
+    for frame in frames[1:]:
+        combined = combined.unionByName(frame)
+    ordered = [name for name, _ in META_COLUMNS] + list(table.columns)
+    try:
+        combined.select(*ordered).write.insertInto(f"{SCHEMA}.{table.name}")
+    except Exception as error:
+        raise _invalid_file(versions, error) from None
+    return len(versions)
+
+
+def _loaded_versions(spark: Any, target: str) -> dict[str, FileVersion]:
+    rows = spark.sql(
+        "select _source_file, _source_size, "
+        "date_format(_source_modified_at, 'yyyy-MM-dd HH:mm:ss.SSSSSS'), _source_checksum, "
+        f"_source_modified_at >= _loaded_at - interval {RACY_SECONDS} seconds "
+        "from (select *, row_number() over (partition by _source_file order by _load_id desc) "
+        f"as version_rank from {target} where _source_row is null) where version_rank = 1"
+    ).collect()
+    return {
+        file: FileVersion(size, modified_at, checksum, bool(racy))
+        for file, size, modified_at, checksum, racy in rows
+        if checksum is not None
+    }
+
+
+def _schema(table: LandingTable) -> Any:
+    from pyspark.sql.types import (
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+        TimestampNTZType,
+    )
+
+    kinds = {"string": StringType(), "bigint": LongType(), "timestamp": TimestampNTZType()}
+    fields = [StructField(name, kinds[kind]) for name, kind in META_COLUMNS]
+    fields += [StructField(column, StringType()) for column in table.columns]
+    return StructType(fields)
+
+
+def _markers(
+    spark: Any,
+    table: LandingTable,
+    versions: list[NewVersion],
+    load_id: int,
+    loaded_at: datetime,
+) -> Any:
+    """One marker row per file version (`_source_row` null)."""
+    empty = (None,) * len(table.columns)
+    rows = [
+        (new.relative, None, new.size, new.modified_at, new.checksum, load_id, loaded_at, *empty)
+        for new in versions
+    ]
+    return spark.createDataFrame(rows, _schema(table))
+
+
+def _rows(
+    spark: Any,
+    table: LandingTable,
+    new: NewVersion,
+    load_id: int,
+    loaded_at: datetime,
+) -> Any:
+    """The file's data rows, read by Spark, every column a string, in file order."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    frame = (
+        spark.read.option("header", True)
+        .option("multiLine", True)
+        .option("mode", "FAILFAST")
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", "UTF-8")
+        .option("enforceSchema", False)
+        .csv(str(new.path))
+    )
+    # the rows' order in the file: a multiLine read is one ordered scan per file
+    order = Window.orderBy(F.monotonically_increasing_id())
+    values = [
+        F.when(F.col(f"`{column}`") == "", None).otherwise(F.col(f"`{column}`")).alias(column)
+        for column in table.columns
+    ]
+    return frame.select(
+        F.lit(new.relative).alias("_source_file"),
+        F.row_number().over(order).cast("bigint").alias("_source_row"),
+        F.lit(new.size).cast("bigint").alias("_source_size"),
+        F.lit(new.modified_at).cast("timestamp_ntz").alias("_source_modified_at"),
+        F.lit(new.checksum).alias("_source_checksum"),
+        F.lit(load_id).cast("bigint").alias("_load_id"),
+        F.lit(loaded_at).cast("timestamp_ntz").alias("_loaded_at"),
+        *values,
+    )
+
+
+def _invalid_file(versions: list[NewVersion], error: Exception) -> Exception:
+    """A LandingError naming the file (and line) Spark could not read, when one is found."""
+    for new in versions:
+        if new.path is None:
+            continue
+        found = invalid_csv_line(new.path)
+        if found is not None:
+            line, reason = found
+            return LandingError(
+                f"Landing file {new.path} is not valid CSV at line {line}: {reason} "
+                "(expected UTF-8, a header row, comma separators and RFC 4180 quoting)"
+            )
+    first = str(error).strip().splitlines()
+    return LandingError(f"Spark could not load the landing files: {first[0] if first else error}")
