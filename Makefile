@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install postgres-server browser report demo test lint format docs bench bench-install bench-other clean dev dev-smoke
+.PHONY: install spark-install java postgres-server browser report demo test lint format docs bench bench-install bench-other clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The Spark target's packages (PySpark is large: not in the default install).
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
+spark-install: $(SPARK_STAMP)
 
 # apt_install(what, package, present-check, hint): installs a Debian package the
 # tests need when the check fails, or stops with the hint when there is no apt-get.
@@ -39,6 +47,10 @@ endef
 # this makes sure the server binaries are there, installing them when missing.
 postgres-server:
 	$(call apt_install,PostgreSQL server binaries,postgresql,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$TALLY_PG_BINDIR" ],install PostgreSQL (initdb and pg_ctl) or set TALLY_PG_BINDIR)
+
+# The Spark target runs PySpark, which needs a Java runtime (17 or later).
+java:
+	$(call apt_install,Java,openjdk-17-jre-headless,command -v java >/dev/null 2>&1,install Java 17 or later)
 
 # The report's browser test drives headless Chromium (the Debian package).
 browser:
@@ -85,7 +97,7 @@ docs: install
 report: install
 	$(BIN)/tally report --duckdb-path $(DEMO_DB)
 
-test: install postgres-server browser
+test: install spark-install postgres-server browser java
 	$(BIN)/ruff check orchestration tests bench
 	$(BIN)/pytest
 

@@ -201,6 +201,28 @@ def postgres_cluster():
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def spark_available() -> None:
+    """The spark target needs PySpark (the `spark` extra) and Java: the tests that
+    use it skip locally without them and fail in CI (`CI` set)."""
+    import importlib.util
+    import shutil
+
+    missing = [
+        what
+        for what, found in (
+            ("PySpark (pip install -e '.[spark]')", importlib.util.find_spec("pyspark")),
+            ("dbt-spark", importlib.util.find_spec("dbt.adapters.spark")),
+            ("Java 17+ (java on the PATH)", shutil.which("java")),
+        )
+        if not found
+    ]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the spark target: missing {', '.join(missing)}")
+        pytest.skip(f"spark target unavailable: missing {', '.join(missing)}")
+
+
 @dataclass
 class Warehouse:
     """One engine's warehouse: where `tally build` writes and tests read the marts."""
@@ -209,6 +231,7 @@ class Warehouse:
     duckdb_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     connect_args: dict[str, object] = field(default_factory=dict)
+    spark_warehouse: Path | None = None
 
     def build(
         self, landing: Path, as_of: str | None, *extra: str, validate: bool = False
@@ -230,6 +253,13 @@ class Warehouse:
     def query(self, sql: str) -> list[tuple]:
         if self.duckdb_path is not None:
             return query(self.duckdb_path, sql)
+        if self.spark_warehouse is not None:
+            # the marts' Parquet folders, read as `marts.<table>` views (tally's reader)
+            from orchestration.settings import Settings
+            from orchestration.warehouse import marts
+
+            settings = Settings(target="spark", spark_warehouse=self.spark_warehouse)
+            return marts.query(settings, sql)
         import psycopg2
 
         connection = psycopg2.connect(**self.connect_args)
@@ -243,11 +273,17 @@ class Warehouse:
 
 @pytest.fixture(scope="session")
 def make_warehouse(request, tmp_path_factory) -> Callable[[str, str], Warehouse]:
-    """make_warehouse(target, name): an empty warehouse on DuckDB or PostgreSQL."""
+    """make_warehouse(target, name): an empty warehouse on DuckDB, PostgreSQL or Spark."""
 
     def make(target: str, name: str) -> Warehouse:
         if target == "duckdb":
             return Warehouse("duckdb", tmp_path_factory.mktemp(name) / "tally.duckdb")
+        if target == "spark":
+            request.getfixturevalue("spark_available")
+            folder = tmp_path_factory.mktemp(name) / "spark-warehouse"
+            return Warehouse(
+                "spark", env={"TALLY_SPARK_WAREHOUSE": str(folder)}, spark_warehouse=folder
+            )
         cluster = request.getfixturevalue("postgres_cluster")
         database = name.replace("-", "_").lower()
         cluster.create_database(database)
@@ -286,8 +322,9 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
             landing = landings[seed]
             manifest = json.loads((landing / "_expected/manifest.json").read_text())
             warehouse = make_warehouse(target, f"demo-{seed}-{target}")
-            # the demo builds run the checkpoint too (test_expectations.py reads it)
-            stdout = warehouse.build_ok(landing, manifest["as_of"], validate=True)
+            # the demo builds run the checkpoint too (test_expectations.py reads it);
+            # Spark has no checkpoint (its dbt tests are the checks)
+            stdout = warehouse.build_ok(landing, manifest["as_of"], validate=target != "spark")
             builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
         return builds[seed, target]
 
@@ -300,6 +337,7 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
         pytest.param((7, "duckdb"), id="seed7-duckdb"),
         pytest.param((2026, "duckdb"), id="seed2026-duckdb"),
         pytest.param((7, "postgres"), id="seed7-postgres", marks=pytest.mark.postgres),
+        pytest.param((7, "spark"), id="seed7-spark", marks=[pytest.mark.spark, pytest.mark.slow]),
     ],
 )
 def demo(request, demo_build) -> dict:
