@@ -163,10 +163,9 @@ def release_duckdb() -> None:
     until it is closed the file is locked and its last writes may sit in the
     write-ahead log, so a copy of the file would miss them.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # another adapter only
+    if "dbt.adapters.duckdb.connections" not in sys.modules:  # another adapter ran
         return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     with DuckDBConnectionManager._LOCK:
         environment = DuckDBConnectionManager._ENV
         if environment is not None:
