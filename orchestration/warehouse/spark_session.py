@@ -13,8 +13,10 @@ Spark the same way.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ def environment(settings: Settings) -> dict[str, str]:
     return {
         "TALLY_SPARK_WAREHOUSE": str(settings.spark_warehouse),
         "TALLY_SPARK_SCRATCH": str(scratch_dir(settings)),
+        "TALLY_SPARK_LOG_CONFIG": str(Path(__file__).with_name("spark-log4j2.properties")),
     }
 
 
@@ -56,6 +59,10 @@ def session_parameters(settings: Settings, env: dict[str, str] | None = None) ->
 
 def start(settings: Settings, env: dict[str, str] | None = None) -> Any:
     """The process's Spark session with the project's parameters (created once)."""
+    # PySpark's own notices: a failed statement is reported by dbt (PySpark would
+    # also log it as a JSON stack trace), and its pandas version notice is not ours.
+    logging.getLogger("SQLQueryContextLogger").disabled = True
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
