@@ -166,6 +166,7 @@ def release_duckdb() -> None:
     if "dbt.adapters.duckdb.connections" not in sys.modules:  # another adapter ran
         return
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
     with DuckDBConnectionManager._LOCK:
         environment = DuckDBConnectionManager._ENV
         if environment is not None:
