@@ -80,8 +80,8 @@ def _load_table(
     columns = [f"{name} {kind}" for name, kind in META_COLUMNS]
     columns += [f"{quote(column)} string" for column in table.columns]
     spark.sql(f"create table if not exists {target} ({', '.join(columns)}) using parquet")
-    previous = _loaded_versions(spark, target)
-    load_id = spark.sql(f"select coalesce(max(_load_id), 0) + 1 from {target}").first()[0]
+    previous, last_load_id = _loaded_versions(spark, target)
+    load_id = last_load_id + 1
     versions = new_versions(landing, table, previous, echo)
     if not versions:
         return 0
@@ -102,19 +102,23 @@ def _load_table(
     return len(versions)
 
 
-def _loaded_versions(spark: Any, target: str) -> dict[str, FileVersion]:
+def _loaded_versions(spark: Any, target: str) -> tuple[dict[str, FileVersion], int]:
+    """Each file's latest loaded version, and the last load's id (0: none yet),
+    in one scan of the marker rows (every load writes at least one)."""
     rows = spark.sql(
         "select _source_file, _source_size, "
         "date_format(_source_modified_at, 'yyyy-MM-dd HH:mm:ss.SSSSSS'), _source_checksum, "
-        f"_source_modified_at >= _loaded_at - interval {RACY_SECONDS} seconds "
+        f"_source_modified_at >= _loaded_at - interval {RACY_SECONDS} seconds, last_load_id "
         "from (select *, row_number() over (partition by _source_file order by _load_id desc) "
-        f"as version_rank from {target} where _source_row is null) where version_rank = 1"
+        "as version_rank, max(_load_id) over () as last_load_id "
+        f"from {target} where _source_row is null) where version_rank = 1"
     ).collect()
-    return {
+    versions = {
         file: FileVersion(size, modified_at, checksum, bool(racy))
-        for file, size, modified_at, checksum, racy in rows
+        for file, size, modified_at, checksum, racy, _ in rows
         if checksum is not None
     }
+    return versions, max((row[5] for row in rows), default=0)
 
 
 def _schema(table: LandingTable) -> Any:
