@@ -22,6 +22,8 @@ from orchestration.warehouse.sql import quote_identifier, sql_string
 Row = tuple[Any, ...]
 
 _LOCK_RETRIES = 5
+# a Spark table being built, before it is renamed into place (macros/engine/spark_table.sql)
+SPARK_BUILDING_SUFFIX = "__tally_building"
 _LOCK_PAUSE_SECONDS = 0.5
 
 
@@ -105,13 +107,15 @@ def _spark_marts(settings: Settings) -> Path:
 
 def _parquet_marts(settings: Settings) -> Any:
     """An in-memory DuckDB with a view `marts.<table>` per Parquet folder of the
-    Spark warehouse's marts (Spark's `_SUCCESS` and hidden files left out)."""
+    Spark warehouse's marts (Spark's `_SUCCESS` and hidden files left out, and a
+    table still being built under its temporary name)."""
     import duckdb
 
     connection = duckdb.connect(":memory:")
     connection.execute("create schema marts")
     for folder in sorted(_spark_marts(settings).iterdir()):
-        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        building = folder.name.endswith(SPARK_BUILDING_SUFFIX)
+        files = sorted(folder.glob("*.parquet")) if folder.is_dir() and not building else []
         if not files:
             continue
         listed = ", ".join(sql_string(str(path)) for path in files)

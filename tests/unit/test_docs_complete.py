@@ -99,7 +99,8 @@ def test_public_macros_document_their_arguments(manifest):
     wrong = {}
     for macro in project_macros(manifest):
         documented = [argument["name"] for argument in macro["arguments"]]
-        declared = signature(macro)
+        # a materialization takes no arguments
+        declared = [] if macro["name"].startswith("materialization_") else signature(macro)
         # every public macro documents its arguments; any macro that documents
         # some documents exactly those it takes, in order
         if (is_public(macro) or documented) and documented != declared:
