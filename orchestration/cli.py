@@ -147,10 +147,11 @@ def _build(args: argparse.Namespace) -> int:
             print(f"  {problem.describe()}", file=sys.stderr)
         if outcome.skipped:
             print(f"  ({len(outcome.skipped)} nodes skipped because of these)", file=sys.stderr)
-        if settings.target == "postgres":
+        if settings.target in ("postgres", "spark"):
+            how = "atomically" if settings.target == "postgres" else "by a rename"
             print(
                 f"In {settings.describe_warehouse()} the failed and skipped models keep their "
-                "previous tables (each table is replaced atomically, only when it builds).",
+                f"previous tables (each table is replaced {how}, only when it builds).",
                 file=sys.stderr,
             )
         else:
