@@ -225,9 +225,13 @@ def _load_and_build(
             how = "streamed with COPY"
     except LandingError as error:
         raise BuildError(str(error)) from None
-    except Exception as error:  # connection refused, authentication, ...
+    except Exception as error:  # connection refused, authentication, a locked catalog ...
         if spark is not None:
-            raise
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise BuildError(
+                f"Spark could not load the landing files into {settings.spark_warehouse}: "
+                f"{first} (is another Spark process using this warehouse's catalog?)"
+            ) from None
         raise BuildError(
             f"Cannot load the landing files into {settings.postgres.describe()}: "
             f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
