@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -179,68 +179,78 @@ def _build_preloaded(
     PostgreSQL: every model table is swapped in by dbt in one transaction
     (create under a temporary name, rename), so readers see the previous or the
     new table, never a half-built one; a failed model leaves its previous table.
-    Spark: the session is started here and dbt-spark runs in it; its tables are
-    Parquet folders under the warehouse, replaced model by model.
+    Spark: the session is started here and dbt-spark runs in it; a table is
+    swapped in by a rename once built (macros/engine/spark_table.sql).
     """
-    with _environment(environment):
-        if settings.target == "spark":
-            echo(f"  warehouse: {settings.spark_warehouse} (Spark, local session)")
-            try:
-                spark = spark_session.start(settings)
-            except spark_session.SparkUnavailable as error:
-                raise BuildError(str(error)) from None
-        else:
-            echo(f"  warehouse: {settings.postgres.describe()}")
+    with _environment(environment), _landing_loader(settings, echo) as load:
+        versions_before = read_versions(settings)
         try:
-            return _load_and_build(settings, as_of, extra, callbacks, full_refresh, echo, started,
-                                   spark if settings.target == "spark" else None)  # fmt: skip
-        finally:
-            if settings.target == "spark":
-                spark_session.stop()
+            parsed = run_dbt_parse(dbt_args("parse", settings))
+        except RuntimeError as error:
+            raise BuildError(str(error)) from None
+        loading = time.monotonic()
+        try:
+            count, how = load(landing_tables(parsed), full_refresh)
+        except LandingError as error:
+            raise BuildError(str(error)) from None
+        echo(f"  landing: {count} file version(s) {how} in {time.monotonic() - loading:.1f}s")
+        outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
+        landing = None
+        if not outcome.has_errors:
+            landing = LandingChanges.between(versions_before, read_versions(settings))
+        seconds = time.monotonic() - started
+        published = not outcome.has_errors
+        return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
 
 
-def _load_and_build(
-    settings: Settings,
-    as_of: str,
-    extra: list[str],
-    callbacks: list,
-    full_refresh: bool,
-    echo: Printer,
-    started: float,
-    spark,
-) -> BuildResult:
-    versions_before = read_versions(settings)
+Loader = Callable[[list, bool], tuple[int, str]]
+
+
+@contextmanager
+def _landing_loader(settings: Settings, echo: Printer) -> Iterator[Loader]:
+    """The engine's landing loader, `load(tables, reset) -> (versions, how)`; on
+    Spark the session it loads through (and dbt runs in) lives for the block.
+    Failures other than a bad landing file become a BuildError naming the warehouse."""
+    if settings.target == "postgres":
+        echo(f"  warehouse: {settings.postgres.describe()}")
+
+        def load_postgres(tables: list, reset: bool) -> tuple[int, str]:
+            try:
+                return postgres_loader.load(settings, tables, reset=reset, echo=echo), (
+                    "streamed with COPY"
+                )
+            except LandingError:
+                raise
+            except Exception as error:  # connection refused, authentication, ...
+                raise BuildError(
+                    f"Cannot load the landing files into {settings.postgres.describe()}: "
+                    f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
+                ) from None
+
+        yield load_postgres
+        return
+
+    echo(f"  warehouse: {settings.spark_warehouse} (Spark, local session)")
     try:
-        parsed = run_dbt_parse(dbt_args("parse", settings))
-    except RuntimeError as error:
+        spark = spark_session.start(settings)
+    except spark_session.SparkUnavailable as error:
         raise BuildError(str(error)) from None
-    loading = time.monotonic()
-    tables = landing_tables(parsed)
-    try:
-        if spark is not None:
-            count = spark_loader.load(spark, settings, tables, reset=full_refresh, echo=echo)
-            how = "read by Spark"
-        else:
-            count = postgres_loader.load(settings, tables, reset=full_refresh, echo=echo)
-            how = "streamed with COPY"
-    except LandingError as error:
-        raise BuildError(str(error)) from None
-    except Exception as error:  # connection refused, authentication, a locked catalog ...
-        if spark is not None:
+
+    def load_spark(tables: list, reset: bool) -> tuple[int, str]:
+        try:
+            return spark_loader.load(spark, settings, tables, reset=reset, echo=echo), (
+                "read by Spark"
+            )
+        except LandingError:
+            raise
+        except Exception as error:  # a locked catalog, ...
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise BuildError(
                 f"Spark could not load the landing files into {settings.spark_warehouse}: "
                 f"{first} (is another Spark process using this warehouse's catalog?)"
             ) from None
-        raise BuildError(
-            f"Cannot load the landing files into {settings.postgres.describe()}: "
-            f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
-        ) from None
-    echo(f"  landing: {count} file version(s) {how} in {time.monotonic() - loading:.1f}s")
-    outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
-    landing = None
-    if not outcome.has_errors:
-        landing = LandingChanges.between(versions_before, read_versions(settings))
-    seconds = time.monotonic() - started
-    published = not outcome.has_errors
-    return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
+
+    try:
+        yield load_spark
+    finally:
+        spark_session.stop()
