@@ -253,4 +253,11 @@ def _landing_loader(settings: Settings, echo: Printer) -> Iterator[Loader]:
     try:
         yield load_spark
     finally:
-        spark_session.stop()
+        try:
+            spark_session.stop()
+        except spark_session.SparkEnded as error:
+            raise BuildError(
+                f"{error}. The models it was building failed; in "
+                f"{settings.spark_warehouse} every table keeps its previous version "
+                "unless its model finished before (tables are swapped in only once built)."
+            ) from None

@@ -150,7 +150,7 @@ def run_build(
 def build_ok(landing: Path, database: Path, as_of: str, *extra: str) -> str:
     """Runs `tally build`, asserts it succeeded, returns its output."""
     built = run_build(landing, database, as_of, *extra)
-    assert built.returncode == 0, built.stderr + built.stdout
+    assert built.returncode == 0, built.stdout + built.stderr
     return built.stdout
 
 
@@ -247,7 +247,7 @@ class Warehouse:
         self, landing: Path, as_of: str | None, *extra: str, validate: bool = False
     ) -> str:
         built = self.build(landing, as_of, *extra, validate=validate)
-        assert built.returncode == 0, built.stderr + built.stdout
+        assert built.returncode == 0, built.stdout + built.stderr
         return built.stdout
 
     def query(self, sql: str) -> list[tuple]:

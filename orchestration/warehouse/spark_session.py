@@ -31,6 +31,23 @@ class SparkUnavailable(Exception):
     """PySpark or Java is missing; the message says how to install them."""
 
 
+class SparkEnded(Exception):
+    """Spark's JVM (the driver, which also runs the tasks in local mode) exited
+    while the session was in use; the message gives its exit code and the cause."""
+
+
+# exit codes Spark's JVM ends with (org.apache.spark.util.SparkExitCode) or that
+# the system gives a killed process
+_EXIT_CAUSES = {
+    52: "it ran out of memory (Java heap); raise TALLY_SPARK_DRIVER_MEMORY",
+    -9: "it was killed (SIGKILL; on a machine short of memory, the kernel's OOM "
+    "killer); lower TALLY_SPARK_DRIVER_MEMORY or free memory",
+    137: "it was killed (SIGKILL; on a machine short of memory, the kernel's OOM "
+    "killer); lower TALLY_SPARK_DRIVER_MEMORY or free memory",
+    -15: "it was stopped (SIGTERM)",
+}
+
+
 def scratch_dir(settings: Settings) -> Path:
     """Spark's scratch files (derby.log, spill): under the project's target/."""
     return settings.project_dir / "target" / "spark"
@@ -84,12 +101,35 @@ def start(settings: Settings, env: dict[str, str] | None = None) -> Any:
     return session
 
 
+def jvm_exit_code() -> int | None:
+    """The exit code of the JVM this process started for Spark, or None while it
+    runs (or when none was started)."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return None
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None) if gateway is not None else None
+    return None if process is None else process.poll()
+
+
+def ended_message(code: int) -> str:
+    cause = _EXIT_CAUSES.get(code, "see the lines Spark printed before it")
+    return f"Spark's JVM exited with code {code} during the build: {cause}"
+
+
 def stop() -> None:
-    """Stops the process's Spark session, if one was started (frees the catalog)."""
+    """Stops the process's Spark session, if one was started (frees the catalog).
+
+    Raises SparkEnded when the JVM is already gone: the session's work was cut
+    short, which the caller must report rather than a connection error."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         return
+    code = jvm_exit_code()
+    if code is not None:
+        raise SparkEnded(ended_message(code))
     session = SparkSession.getActiveSession()
     if session is not None:
         session.stop()
