@@ -28,7 +28,8 @@ with source as (
     {%- endif %}
 ),
 
-parsed as (
+-- each value parsed once; the landing text stays beside it for the checks
+typed as (
     select
         source._source_file,
         source._source_row,
@@ -44,13 +45,9 @@ parsed as (
         ) as {{ column.as_amount }},
         {%- endif %}
         {%- endfor %}
-        {{ tally.json_object(tally._raw_pairs(columns)) }} as raw_record,
-        -- a file version marker (see landing_table()) is no row to judge
-        case when source._source_row is not null then nullif(concat_ws('; ',
-            {%- for column in columns %}
-            {{ tally._quarantine_check(column) }}{{ "," if not loop.last }}
-            {%- endfor %}
-        ), '') end as quarantine_reason
+        {%- for column in columns %}
+        {{ tally._raw(column) }} as {{ tally._landing_text(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
     from source
     {%- for column in columns if column.type == 'currency' %}
     left join {{ ref('currencies') }} as currency_{{ column.name }}
@@ -61,19 +58,52 @@ parsed as (
         on vocabulary_{{ column.name }}.vocabulary = {{ tally.sql_string(column.vocabulary) }}
         and vocabulary_{{ column.name }}.raw_value = lower(trim(source.{{ adapter.quote(column.name) }}))
     {%- endfor %}
+),
+
+judged as (
+    select
+        *,
+        -- a file version marker (see landing_table()) is no row to judge
+        case when _source_row is not null then nullif(concat_ws('; ',
+            {%- for column in columns %}
+            {{ tally._quarantine_check(column) }}{{ "," if not loop.last }}
+            {%- endfor %}
+        ), '') end as quarantine_reason
+    from typed
 )
 
-select * from parsed
+select
+    _source_file,
+    _source_row,
+    _source_checksum,
+    _load_id,
+    {%- for column in columns %}
+    {{ column.name }},
+    {%- if column.type == 'minor_amount' %}
+    {{ column.as_amount }},
+    {%- endif %}
+    {%- endfor %}
+    -- the original text, for the rows fct_quarantine shows
+    case when quarantine_reason is not null then
+        {{ tally.json_object(tally._landing_text_pairs(columns)) }}
+    end as raw_record,
+    quarantine_reason
+from judged
 {%- endmacro %}
 
 {% macro _raw(column) -%}
     source.{{ adapter.quote(column.name) }}
 {%- endmacro %}
 
-{% macro _raw_pairs(columns) -%}
+{#- The landing text of a column, carried through stage()'s CTEs under this name. -#}
+{% macro _landing_text(column) -%}
+    {{ adapter.quote('_landing__' ~ column.name) }}
+{%- endmacro %}
+
+{% macro _landing_text_pairs(columns) -%}
     {%- set pairs = [] -%}
     {%- for column in columns -%}
-        {%- do pairs.append((column.name, tally._raw(column))) -%}
+        {%- do pairs.append((column.name, tally._landing_text(column))) -%}
     {%- endfor -%}
     {{ return(pairs) }}
 {%- endmacro %}
@@ -112,7 +142,7 @@ select * from parsed
 
 {#- The reason text names the column first, so a reader can find the bad cell. -#}
 {% macro _quarantine_check(column) -%}
-    {%- set raw = tally._raw(column) -%}
+    {%- set raw = tally._landing_text(column) -%}
     {%- set blank = "nullif(trim(" ~ raw ~ "), '') is null" -%}
     {%- set required = column.get('required', true) -%}
     {%- set messages = {
@@ -131,7 +161,7 @@ select * from parsed
         when {{ blank }} then {{ tally.sql_string(column.name ~ ': ' ~ ('empty key' if column.type == 'key' else 'missing value')) }}
         {%- endif %}
         {%- if checks_type %}
-        when not ({{ blank }}) and {{ tally._staged_value(column) }} is null
+        when not ({{ blank }}) and {{ column.name }} is null
             then {{ tally.sql_string(column.name ~ ': ' ~ messages[column.type]) }}
         {%- endif %}
     end

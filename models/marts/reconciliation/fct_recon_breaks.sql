@@ -27,11 +27,7 @@ numbered as (
         build_number - row_number() over (
             partition by recon_name, record_key, break_type, side
             order by build_number
-        ) as occurrence_group,
-        row_number() over (
-            partition by recon_name, record_key, break_type, side
-            order by build_number desc
-        ) as recency
+        ) as occurrence_group
     from observations
 ),
 
