@@ -631,7 +631,10 @@ def main(argv: list[str] | None = None) -> int:
     if plot_note:
         print(plot_note)
     print(args.out.with_suffix(".md").read_text())
-    print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
+    written = [args.out, args.out.with_suffix(".md")]
+    if not plot_note:
+        written.append(args.out.with_suffix(".png"))
+    print("wrote " + ", ".join(str(path) for path in written))
     return 0 if all(r.get("exact") for r in report["results"]) else 1
 
 
