@@ -38,12 +38,14 @@ class SparkEnded(Exception):
 
 # exit codes Spark's JVM ends with (org.apache.spark.util.SparkExitCode) or that
 # the system gives a killed process
+_KILLED = (
+    "it was killed (SIGKILL; on a machine short of memory, the kernel's OOM killer); "
+    "lower TALLY_SPARK_DRIVER_MEMORY or free memory"
+)
 _EXIT_CAUSES = {
     52: "it ran out of memory (Java heap); raise TALLY_SPARK_DRIVER_MEMORY",
-    -9: "it was killed (SIGKILL; on a machine short of memory, the kernel's OOM "
-    "killer); lower TALLY_SPARK_DRIVER_MEMORY or free memory",
-    137: "it was killed (SIGKILL; on a machine short of memory, the kernel's OOM "
-    "killer); lower TALLY_SPARK_DRIVER_MEMORY or free memory",
+    -9: _KILLED,
+    137: _KILLED,
     -15: "it was stopped (SIGTERM)",
 }
 
