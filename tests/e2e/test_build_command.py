@@ -100,3 +100,32 @@ def test_plain_dbt_build_works_from_the_project_root(broken_landing, database):
     assert query(database, "select recon_name, break_type, status from marts.fct_recon_breaks") == [
         ("signup_wallet", "missing_in_right", "open")
     ]
+
+
+def test_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
+    """A daily build changes TALLY_AS_OF every day: dbt must not re-parse the
+    models for it (as_of() reads the environment only when it runs)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
+    environment.update(
+        {
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
+        }
+    )
+    logs = []
+    for as_of in ("2026-11-14T00:00:00Z", "2026-11-15T00:00:00Z"):
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--log-level", "debug"],
+            cwd=PROJECT_DIR,
+            env={**environment, "TALLY_AS_OF": as_of},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        logs.append(result.stdout)
+    assert "Starting full parse" in logs[0]
+    assert "0 files changed" in logs[1], [
+        line for line in logs[1].splitlines() if "Partial parsing" in line
+    ]
