@@ -37,12 +37,8 @@ typed as (
         source._load_id,
         {%- for column in columns %}
         {{ tally._staged_value(column) }} as {{ column.name }},
-        {%- if column.type == 'minor_amount' %}
-        cast(
-            cast({{ tally._staged_value(column) }} as decimal(38, 4))
-            / cast(power(10, currency_{{ column.currency }}.exponent) as decimal(38, 4))
-            as decimal(18, 4)
-        ) as {{ column.as_amount }},
+        {%- if column.type == 'currency' %}
+        currency_{{ column.name }}.exponent as {{ adapter.quote('_exponent__' ~ column.name) }},
         {%- endif %}
         {%- endfor %}
         {%- for column in columns %}
@@ -80,7 +76,11 @@ select
     {%- for column in columns %}
     {{ column.name }},
     {%- if column.type == 'minor_amount' %}
-    {{ column.as_amount }},
+    cast(
+        cast({{ column.name }} as decimal(38, 4))
+        / cast(power(10, {{ adapter.quote('_exponent__' ~ column.currency) }}) as decimal(38, 4))
+        as decimal(18, 4)
+    ) as {{ column.as_amount }},
     {%- endif %}
     {%- endfor %}
     -- the original text, for the rows fct_quarantine shows

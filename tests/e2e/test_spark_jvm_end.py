@@ -6,6 +6,7 @@ Runs in a child process: the JVM it kills must not be the test process's own."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,7 @@ def test_a_killed_spark_jvm_fails_the_build_with_its_exit_code(spark_available, 
         capture_output=True,
         text=True,
         timeout=300,
-        env={**__import__("os").environ, "TALLY_SPARK_SCRATCH": str(tmp_path / "scratch")},
+        env={**os.environ, "TALLY_SPARK_SCRATCH": str(tmp_path / "scratch")},
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     message = ran.stdout
