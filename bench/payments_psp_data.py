@@ -3,8 +3,13 @@
 N payments per side over 30 days, written as one CSV per day and table straight
 from DuckDB SQL (vectorized, deterministic by row number), with injected breaks:
 1% of payments without a settlement (missing_in_right), 1% settlements without a
-payment (missing_in_left) and 0.5% amount mismatches (value_mismatch). Every
-other landing table gets an empty export. The expected counts are returned.
+payment (missing_in_left) and 0.5% amount mismatches (value_mismatch). The ledger
+posts every payment as one balanced movement (debit psp_receivable, credit
+merchant_payable, its amount, at its created_at), so the project's other
+reconciliations of these payments (payments_ledger, ledger_invariants) find
+nothing to report and the benchmark's history holds the payments_psp breaks
+only. Every other landing table gets an empty export. The expected counts are
+returned.
 """
 
 from __future__ import annotations
@@ -24,10 +29,6 @@ EMPTY_TABLES = {
     "accounts/signups": ["user_id", "country", "signed_up_at"],
     "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
     "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
-    "ledger/postings": [
-        "posting_id", "movement_id", "payment_id", "account", "direction", "amount_minor",
-        "currency", "posted_at", "produced_at", "consumed_at", "recorded_at",
-    ],
     "gateway/attempts": [
         "attempt_id", "channel", "merchant_id", "outcome", "error_code", "attempted_at",
     ],
@@ -75,6 +76,41 @@ where i >= {n} or i % 100 <> 0
 """
 
 
+# Payment i's ledger movement: two postings of its amount in minor units (the
+# payments' amount is 100 + i % 9000 minor units in every currency), posted when
+# the payment was created (epoch milliseconds, as the ledger exports them).
+POSTINGS_SQL = """
+with payments as (
+    select
+        i,
+        lpad(cast(i as varchar), 9, '0') as number,
+        cast(100 + i % 9000 as varchar) as amount_minor,
+        case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
+        cast(epoch_ms(timestamp '{start}' + to_days(cast(i % {days} as integer))
+             + to_seconds(cast(hash(i) % 86400 as bigint))) as varchar) as posted_at,
+        i % {days} as day
+    from range({n}) as t(i)
+)
+select
+    'post-' || number || '-' || legs.leg as posting_id,
+    'mov-' || number as movement_id,
+    'pay-' || number as payment_id,
+    legs.account,
+    legs.direction,
+    amount_minor,
+    currency,
+    posted_at,
+    posted_at as produced_at,
+    posted_at as consumed_at,
+    posted_at as recorded_at,
+    day
+from payments
+cross join (values (1, 'psp_receivable', 'debit'), (2, 'merchant_payable', 'credit'))
+    as legs(leg, account, direction)
+order by i, legs.leg
+"""
+
+
 def expected_counts(n: int) -> dict[str, int]:
     return {
         "missing_in_right": len(range(0, n, 100)),
@@ -95,6 +131,7 @@ def generate(landing: Path, n: int) -> tuple[dict[str, int], float]:
     for table, sql in (
         ("payments/payments", PAYMENTS_SQL),
         ("psp/settlements", SETTLEMENTS_SQL),
+        ("ledger/postings", POSTINGS_SQL),
     ):
         folder = landing / table
         folder.mkdir(parents=True, exist_ok=True)

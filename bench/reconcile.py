@@ -212,6 +212,9 @@ class Size:
                 loaded_counts = dict(connection.execute(recon_sql.TALLY_COUNTS_SQL).fetchall())
                 if loaded_counts != self.expected:
                     raise SystemExit(f"the load build found {loaded_counts}, not {self.expected}")
+                others = connection.execute(recon_sql.OTHER_BREAKS_SQL).fetchall()
+                if others:
+                    raise SystemExit(f"the load build found breaks in other reconciliations: {others}")
 
         if "handwritten_duckdb" in self.tools:
             self.hand_db = work / "hand.duckdb"  # not "handwritten": that is the schema
@@ -568,13 +571,20 @@ def main(argv: list[str] | None = None) -> int:
         help="add handwritten_postgres and tally_postgres at the smallest N",
     )
     parser.add_argument("--postgres-runs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results JSON (default: results/latest.json; results/quick.json with --quick)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = args.runs
     if args.quick:
         sizes, runs = [20_000], 1
+    if args.out is None:  # a smoke test never replaces the published results
+        args.out = RESULTS_DIR / ("quick.json" if args.quick else "latest.json")
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(tools) - set(ALL_TOOLS)
     if unknown:
