@@ -56,11 +56,18 @@ typed as (
     {%- endfor %}
 ),
 
+{#- a parsed value is null exactly when its text is blank or does not parse, so
+    a row whose checked values are all present has no reason: only the others
+    build their reason text -#}
+{%- set checked = [] %}
+{%- for column in columns if tally._is_checked(column) %}
+    {%- do checked.append(column.name ~ ' is null') %}
+{%- endfor %}
 judged as (
     select
         *,
         -- a file version marker (see landing_table()) is no row to judge
-        case when _source_row is not null then nullif(concat_ws('; ',
+        case when _source_row is not null and ({{ checked | join(' or ') if checked else 'false' }}) then nullif(concat_ws('; ',
             {%- for column in columns %}
             {{ tally._quarantine_check(column) }}{{ "," if not loop.last }}
             {%- endfor %}
@@ -140,32 +147,47 @@ from judged
     {%- endif -%}
 {%- endmacro %}
 
-{#- The reason text names the column first, so a reader can find the bad cell. -#}
+{#- The reason text names the column first, so a reader can find the bad cell.
+    Each check starts from the parsed value (null when the text is blank or does
+    not parse) and reads the landing text only to tell those two apart. -#}
 {% macro _quarantine_check(column) -%}
     {%- set raw = tally._landing_text(column) -%}
     {%- set blank = "nullif(trim(" ~ raw ~ "), '') is null" -%}
     {%- set required = column.get('required', true) -%}
+    {%- set message = tally._type_message(column) -%}
+    {%- set missing = tally.sql_string(column.name ~ ': ' ~ ('empty key' if column.type == 'key' else 'missing value')) -%}
+    {%- set unparsed = tally.sql_string(column.name ~ ': ' ~ message) if message else none -%}
+    {%- if tally._is_checked(column) %}
+    case
+        when {{ column.name }} is null then
+            {%- if required and message %}
+            case when {{ blank }} then {{ missing }} else {{ unparsed }} end
+            {%- elif required %}
+            {#- keys and text: null only when blank #}
+            {{ missing }}
+            {%- else %}
+            case when not ({{ blank }}) then {{ unparsed }} end
+            {%- endif %}
+    end
+    {%- else %}
+    cast(null as {{ dbt.type_string() }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- What a value of this type that does not parse is called; none for keys and text. -#}
+{% macro _type_message(column) -%}
     {%- set messages = {
-        'key': 'empty key',
         'currency': 'unknown currency code (not in the currencies seed)',
         'decimal': "not a decimal number (major units, '.' separator, at most 4 decimals)",
         'minor_amount': 'not an integer number of minor units',
         'iso_timestamp': 'not an ISO 8601 timestamp with UTC offset',
         'epoch_ms': 'not epoch milliseconds',
-        'status': 'unknown ' ~ (column.vocabulary | replace('_', ' ')) ~ ' word',
+        'status': 'unknown ' ~ (column.get('vocabulary', '') | replace('_', ' ')) ~ ' word',
     } -%}
-    {%- set checks_type = column.type in messages and column.type != 'key' -%}
-    {%- if required or checks_type %}
-    case
-        {%- if required %}
-        when {{ blank }} then {{ tally.sql_string(column.name ~ ': ' ~ ('empty key' if column.type == 'key' else 'missing value')) }}
-        {%- endif %}
-        {%- if checks_type %}
-        when not ({{ blank }}) and {{ column.name }} is null
-            then {{ tally.sql_string(column.name ~ ': ' ~ messages[column.type]) }}
-        {%- endif %}
-    end
-    {%- else %}
-    cast(null as {{ dbt.type_string() }})
-    {%- endif %}
+    {{ return(messages.get(column.type)) }}
+{%- endmacro %}
+
+{#- Whether a column can give a row a quarantine reason: required, or typed. -#}
+{% macro _is_checked(column) -%}
+    {{ return(column.get('required', true) or tally._type_message(column) is not none) }}
 {%- endmacro %}
