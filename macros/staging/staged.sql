@@ -17,12 +17,11 @@
 {% macro staged(base, columns) -%}
     {{ config(**tally.replaced_by_key('_source_file')) }}
     {%- set rebuild = tally._staging_rebuild_needed(base) -%}
-with base as (
+{#- `base` is read where it is needed, not through one CTE: a CTE read three
+    times is materialized whole, and the filter on _load_id could not reach
+    the scan -#}
+with new_rows as (
     select * from {{ base }}
-),
-
-new_rows as (
-    select * from base
     {%- if not rebuild %}
     where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
     {%- endif %}
@@ -32,7 +31,7 @@ latest_versions as (
     select
         _source_file,
         max(_load_id) as latest_load_id
-    from base
+    from {{ base }}
     where _source_row is null  -- the version markers (see landing_table())
         and _source_file in (select _source_file from new_rows)
     group by _source_file
@@ -60,7 +59,7 @@ renamed as (
         first_copies._source_file,
         first_copies._source_row,
         first_copies._load_id,
-        (select max(_load_id) from base) as _consumed_load_id,
+        (select max(_load_id) from {{ base }}) as _consumed_load_id,
         false as _tombstone
     from first_copies
     {%- if is_incremental() and not rebuild %}
