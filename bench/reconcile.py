@@ -207,7 +207,9 @@ class Size:
         full = bool({"tally", "tally_incremental"} & set(self.tools))
         if full:  # in the timed `tally` runs' target folder: their parse is warm
             load_s = _tally_cli(
-                _environment(self._target("tally")), self.landing, self.loaded,
+                _environment(self._target("tally")),
+                self.landing,
+                self.loaded,
                 payments_psp_data.AS_OF,
             )
         else:
@@ -225,7 +227,7 @@ class Size:
                     raise SystemExit(f"the load build found {loaded_counts}, not {self.expected}")
                 others = connection.execute(recon_sql.OTHER_BREAKS_SQL).fetchall()
                 if others:
-                    raise SystemExit(f"the load build found breaks in other reconciliations: {others}")
+                    raise SystemExit(f"the load build found breaks elsewhere: {others}")
 
         if "handwritten_duckdb" in self.tools:
             self.hand_db = work / "hand.duckdb"  # not "handwritten": that is the schema
