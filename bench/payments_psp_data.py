@@ -36,23 +36,34 @@ EMPTY_TABLES = {
     "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
 }  # fmt: skip
 
-# Row i: currency by i % 3 (JPY has no minor unit), a day by i % 30; payment i % 100
-# = 0 is never settled, i % 200 = 1 is settled with one minor unit more, and
-# settlement rows n..n + n/100 have no payment.
+# What row i is, as SQL, wherever payment i appears: its number, currency (JPY has
+# no minor unit), amount in minor units and creation time (a day by i % 30). The
+# payments, their settlements and their ledger postings all read these, so they
+# agree on every payment by construction.
+ROW = {
+    "number": "lpad(cast(i as varchar), 9, '0')",
+    "currency": "case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end",
+    "minor": "(100 + i % 9000)",
+    "created": (
+        f"(timestamp '{START}' + to_days(cast(i % {DAYS} as integer))"
+        " + to_seconds(cast(hash(i) % 86400 as bigint)))"
+    ),
+}
+
+# Payment i % 100 = 0 is never settled, i % 200 = 1 is settled with one minor
+# unit more, and settlement rows n..n + n/100 have no payment.
 PAYMENTS_SQL = """
 select
-    'pay-' || lpad(cast(i as varchar), 9, '0') as payment_id,
+    'pay-' || {number} as payment_id,
     'user-' || cast(i % 50000 as varchar) as user_id,
     'm' || cast(i % 40 as varchar) as merchant_id,
     'card' as channel,
-    case when i % 3 = 0 then cast((100 + i % 9000) as varchar)
-         else cast(cast((100 + i % 9000) / 100.0 as decimal(18, 2)) as varchar) end as amount,
-    case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
+    case when i % 3 = 0 then cast({minor} as varchar)
+         else cast(cast({minor} / 100.0 as decimal(18, 2)) as varchar) end as amount,
+    {currency} as currency,
     'captured' as status,
-    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
-             + to_seconds(cast(hash(i) % 86400 as bigint)), '%Y-%m-%dT%H:%M:%SZ') as created_at,
-    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
-             + to_seconds(cast(hash(i) % 86400 as bigint)), '%Y-%m-%dT%H:%M:%SZ') as updated_at,
+    strftime({created}, '%Y-%m-%dT%H:%M:%SZ') as created_at,
+    strftime({created}, '%Y-%m-%dT%H:%M:%SZ') as updated_at,
     i % {days} as day
 from range({n}) as t(i)
 """
@@ -60,34 +71,29 @@ from range({n}) as t(i)
 SETTLEMENTS_SQL = """
 select
     'psp-' || cast(i as varchar) as psp_reference,
-    case when i < {n} then 'pay-' || lpad(cast(i as varchar), 9, '0')
+    case when i < {n} then 'pay-' || {number}
          else 'ghost-' || cast(i as varchar) end as merchant_reference,
-    cast(100 + i % 9000 + case when i % 200 = 1 and i < {n} then 1 else 0 end as varchar)
+    cast({minor} + case when i % 200 = 1 and i < {n} then 1 else 0 end as varchar)
         as amount_minor,
-    case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
+    {currency} as currency,
     'SETTLED' as status,
-    strftime(timestamp '{start}' + to_days(cast(i % {days} as integer))
-             + to_seconds(cast(hash(i) % 86400 as bigint)) + interval 6 hour,
-             '%Y-%m-%dT%H:%M:%SZ') as settled_at,
+    strftime({created} + interval 6 hour, '%Y-%m-%dT%H:%M:%SZ') as settled_at,
     'batch-' || cast(i % {days} as varchar) as batch_id,
     i % {days} as day
 from range({n} + {n} // 100) as t(i)
 where i >= {n} or i % 100 <> 0
 """
 
-
-# Payment i's ledger movement: two postings of its amount in minor units (the
-# payments' amount is 100 + i % 9000 minor units in every currency), posted when
-# the payment was created (epoch milliseconds, as the ledger exports them).
+# Payment i's ledger movement: two postings of its amount in minor units, posted
+# when the payment was created (epoch milliseconds, as the ledger exports them).
 POSTINGS_SQL = """
 with payments as (
     select
         i,
-        lpad(cast(i as varchar), 9, '0') as number,
-        cast(100 + i % 9000 as varchar) as amount_minor,
-        case i % 3 when 0 then 'JPY' when 1 then 'USD' else 'EUR' end as currency,
-        cast(epoch_ms(timestamp '{start}' + to_days(cast(i % {days} as integer))
-             + to_seconds(cast(hash(i) % 86400 as bigint))) as varchar) as posted_at,
+        {number} as number,
+        cast({minor} as varchar) as amount_minor,
+        {currency} as currency,
+        cast(epoch_ms({created}) as varchar) as posted_at,
         i % {days} as day
     from range({n}) as t(i)
 )
@@ -135,9 +141,7 @@ def generate(landing: Path, n: int) -> tuple[dict[str, int], float]:
     ):
         folder = landing / table
         folder.mkdir(parents=True, exist_ok=True)
-        connection.execute(
-            f"create or replace table rows as {sql.format(n=n, start=START, days=DAYS)}"
-        )
+        connection.execute(f"create or replace table rows as {sql.format(n=n, days=DAYS, **ROW)}")
         columns = [c for c in connection.sql("select * from rows limit 0").columns if c != "day"]
         for day in range(DAYS):
             path = folder / f"{table.split('/')[1]}_{day:02d}.csv"

@@ -257,10 +257,16 @@ class Size:
         print(f"[{self.n:,}] built 29 days of history in {seconds:.1f}s", flush=True)
         # untimed: the daily build's parse, as yesterday's build leaves it
         config, _ = self._config("tally_incremental", "incremental")
-        self._untimed_tally({**config, "select": WARM_UP_MODEL}, "tally_incremental")
+        self._untimed_tally({**config, "select": WARM_UP_MODEL})
 
-    def _untimed_tally(self, config: dict, target: str) -> float:
-        result = _run_tool("tally", config, _environment(self._target(target)), timeout=3600)
+    def _env(self, config: dict) -> dict[str, str]:
+        """A Tally run's dbt writes to the target folder its config names."""
+        if "target_path" in config:
+            return _environment(Path(config["target_path"]))
+        return self.env
+
+    def _untimed_tally(self, config: dict) -> float:
+        result = _run_tool("tally", config, self._env(config), timeout=3600)
         if "error" in result:
             raise SystemExit(f"tally build of {config['select']} failed: {result['error']}")
         return result["seconds"]
@@ -277,7 +283,7 @@ class Size:
             "target_path": str(self._target(target)),
             "counts": False,
         }
-        return self._untimed_tally(config, target)
+        return self._untimed_tally(config)
 
     def _config(self, tool: str, mode: str) -> tuple[dict, Path | None]:
         base = {"n": self.n, "mode": mode}
@@ -325,8 +331,7 @@ class Size:
                 if python is not None and not python.exists():
                     result = {"error": f"{python} missing: `make bench` creates the peers' venv"}
                 else:
-                    env = _environment(self._target(tool)) if "target_path" in config else self.env
-                    result = _run_tool(tool, config, env, self.timeout, python)
+                    result = _run_tool(tool, config, self._env(config), self.timeout, python)
                 self.runs.setdefault(key, []).append(result)
                 if "error" in result:
                     self.stopped.add(key)  # a failed or timed-out tool is not run again
