@@ -140,7 +140,7 @@ def _build(
         landing = LandingChanges.between(
             versions_before, read_versions(replace(settings, duckdb_path=working))
         )
-        publish(working, settings.duckdb_path)
+        echo(f"  published {settings.duckdb_path.name}: {publish(working, settings.duckdb_path)}")
         published = True
     seconds = time.monotonic() - started
     return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
