@@ -34,11 +34,14 @@
     {{ return('(\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](0\d|1[0-5]):[0-5]\d)') }}
 {%- endmacro %}
 
-{#- try_cast turns a day outside its month (February 30th) into null. -#}
+{#- try_cast turns a day outside its month (February 30th) into null. The
+    instant's microseconds since the epoch are made a timestamp directly: the
+    same value as `at time zone 'UTC'`, without the time zone lookup (about a
+    quarter less time per value). -#}
 {% macro default__parse_iso_timestamp(expression) -%}
     case
         when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
-            then cast(try_cast({{ expression }} as timestamptz) at time zone 'UTC' as timestamp)
+            then make_timestamp(epoch_us(try_cast({{ expression }} as timestamptz)))
     end
 {%- endmacro %}
 

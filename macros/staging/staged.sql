@@ -19,8 +19,10 @@
     {%- set rebuild = tally._staging_rebuild_needed(base) -%}
 {#- `base` is read where it is needed, not through one CTE: a CTE read three
     times is materialized whole, and the filter on _load_id could not reach
-    the scan -#}
-with new_rows as (
+    the scan. For the same reason new_rows and clean, each read more than once,
+    are computed again where they are read (cheap filters and a join on a few
+    markers; materialized, they cost a third of the model at 10M rows). -#}
+with new_rows as {{ tally.not_materialized() }} (
     select * from {{ base }}
     {%- if not rebuild %}
     where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
@@ -37,7 +39,7 @@ latest_versions as (
     group by _source_file
 ),
 
-clean as (
+clean as {{ tally.not_materialized() }} (
     select new_rows.*
     from new_rows
     inner join latest_versions
@@ -112,6 +114,20 @@ select * from renamed
     {{ return(superseded > 0) }}
 {%- endmacro %}
 
+{#- The CTE keyword that has the engine compute a CTE again wherever it is read
+    instead of storing it whole: DuckDB materializes a CTE read more than once.
+    Empty elsewhere (the engine's default). -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'tally')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
 {#- Rows of a landing (raw_) or parsed (base_) table that belong to each file's
     latest loaded version: what the landing folder holds now (version markers
     left out). -#}
@@ -155,9 +171,35 @@ select * from renamed
     where copy_number = 1
 {%- endmacro %}
 
-{#- DuckDB: one hash aggregate keeping the least (file, row, load) struct, instead
-    of sorting every row by every column (about 40% less time at 1M rows). -#}
+{#- DuckDB: most rows have no identical copy, and grouping every row by every
+    column is the costliest step of staging. A row whose hash of `columns` no
+    other row shares has no copy and passes through as it is; only rows whose
+    hash repeats (the copies, and any hash collision) are grouped by every
+    column, keeping the least (file, row, load) struct. Exact: identical rows
+    have equal hashes, and a collision only sends rows to the exact grouping.
+    At 10M rows about a third less time than grouping every row. `relation`
+    is read three times: pass a relation or a CTE that is cheap to re-read. -#}
 {% macro duckdb__first_copies(relation, columns) -%}
+    {%- set row_hash = "hash(" ~ columns | join(', ') ~ ")" -%}
+    with repeated_hashes as (
+        select {{ row_hash }} as row_hash
+        from {{ relation }}
+        group by 1
+        having count(*) > 1
+    )
+
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        _source_file,
+        _source_row,
+        _load_id
+    from {{ relation }}
+    where {{ row_hash }} not in (select row_hash from repeated_hashes)
+
+    union all
+
     select
         {%- for column in columns %}
         {{ column }},
@@ -172,6 +214,7 @@ select * from renamed
             {%- endfor %}
             min({'source_file': _source_file, 'source_row': _source_row, 'load_id': _load_id}) as first_copy
         from {{ relation }}
+        where {{ row_hash }} in (select row_hash from repeated_hashes)
         group by {{ columns | join(', ') }}
     ) as grouped
 {%- endmacro %}
