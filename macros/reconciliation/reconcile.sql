@@ -60,11 +60,11 @@ affected_keys as (
 ),
 {%- endif %}
 
-left_records as (
+left_records as {{ tally.not_materialized() }} (
     {{ tally._recon_side(left, spec.left, compare, 'left', incremental) }}
 ),
 
-right_records as (
+right_records as {{ tally.not_materialized() }} (
     {{ tally._recon_side(right, spec.right, compare, 'right', incremental) }}
 ),
 
@@ -242,6 +242,10 @@ where
 
 {#- Records per key: a key seen more than once on a side is a duplicate. -#}
 {% macro _recon_keys(records, compare) -%}
+    {{ return(adapter.dispatch('_recon_keys', 'tally')(records, compare)) }}
+{%- endmacro %}
+
+{% macro default___recon_keys(records, compare) -%}
     select
         record_key,
         count(*) as record_count,
@@ -252,6 +256,38 @@ where
         {%- endfor %}
     from {{ records }}
     group by record_key
+{%- endmacro %}
+
+{#- DuckDB: most keys occur once on a side, and aggregating every row's values
+    per key is the costliest step of the reconciliation. A key no other row
+    shares passes through as it is (one record; its values are the aggregates
+    of one row); only repeated keys are aggregated. `records` is read three
+    times: a CTE that is not materialized. -#}
+{% macro duckdb___recon_keys(records, compare) -%}
+    with repeated_keys as (
+        select record_key
+        from {{ records }}
+        group by record_key
+        having count(*) > 1
+    )
+
+    select
+        record_key,
+        cast(1 as bigint) as record_count,
+        record_at,
+        cast(amount as decimal(38, 4)) as amount
+        {%- for column in compare %},
+        compared_{{ loop.index }}
+        {%- endfor %}
+    from {{ records }}
+    where not exists (
+        select 1 from repeated_keys
+        where repeated_keys.record_key is not distinct from {{ records }}.record_key
+    )
+
+    union all
+
+    {{ tally.default___recon_keys('(select * from ' ~ records ~ ' where exists (select 1 from repeated_keys where repeated_keys.record_key is not distinct from ' ~ records ~ '.record_key)) as repeated', compare) }}
 {%- endmacro %}
 
 {% macro _key_expression(key) -%}
