@@ -60,11 +60,14 @@ affected_keys as (
 ),
 {%- endif %}
 
-left_records as {{ tally.not_materialized() }} (
+{#- the sides are read more than once (see _recon_keys()): every record is
+    re-read rather than stored; an incremental build's few affected records
+    are stored, so that affected_keys is evaluated once -#}
+left_records as {{ tally.not_materialized() if not incremental }} (
     {{ tally._recon_side(left, spec.left, compare, 'left', incremental) }}
 ),
 
-right_records as {{ tally.not_materialized() }} (
+right_records as {{ tally.not_materialized() if not incremental }} (
     {{ tally._recon_side(right, spec.right, compare, 'right', incremental) }}
 ),
 
