@@ -60,9 +60,9 @@ affected_keys as (
 ),
 {%- endif %}
 
-{#- the sides are read more than once (see _recon_keys()): every record is
-    re-read rather than stored; an incremental build's few affected records
-    are stored, so that affected_keys is evaluated once -#}
+{# the sides are read more than once (see _recon_keys()): every record is
+   re-read rather than stored; an incremental build's few affected records
+   are stored, so that affected_keys is evaluated once #}
 left_records as {{ tally.not_materialized() if not incremental }} (
     {{ tally._recon_side(left, spec.left, compare, 'left', incremental) }}
 ),
