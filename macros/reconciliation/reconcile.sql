@@ -265,7 +265,8 @@ where
     per key is the costliest step of the reconciliation. A key no other row
     shares passes through as it is (one record; its values are the aggregates
     of one row); only repeated keys are aggregated. `records` is read three
-    times: a CTE that is not materialized. -#}
+    times: reconcile() has it re-read on a full build and stored on an
+    incremental one, whose few affected records are cheap to keep. -#}
 {% macro duckdb___recon_keys(records, compare) -%}
     with repeated_keys as (
         select record_key
