@@ -151,14 +151,13 @@ select * from renamed
     {{ return(adapter.dispatch('first_copies', 'tally')(relation, columns)) }}
 {%- endmacro %}
 
+{#- The columns a copy is kept with: `columns`, then its file, row and load. -#}
+{% macro _copy_columns(columns) -%}
+    {{ columns | join(', ') }}, _source_file, _source_row, _load_id
+{%- endmacro %}
+
 {% macro default__first_copies(relation, columns) -%}
-    select
-        {%- for column in columns %}
-        {{ column }},
-        {%- endfor %}
-        _source_file,
-        _source_row,
-        _load_id
+    select {{ tally._copy_columns(columns) }}
     from (
         select
             *,
@@ -188,13 +187,7 @@ select * from renamed
         having count(*) > 1
     )
 
-    select
-        {%- for column in columns %}
-        {{ column }},
-        {%- endfor %}
-        _source_file,
-        _source_row,
-        _load_id
+    select {{ tally._copy_columns(columns) }}
     from {{ relation }}
     where {{ row_hash }} not in (select row_hash from repeated_hashes)
 
