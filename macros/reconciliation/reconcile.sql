@@ -264,14 +264,20 @@ where
 {#- DuckDB: most keys occur once on a side, and aggregating every row's values
     per key is the costliest step of the reconciliation. A key no other row
     shares passes through as it is (one record; its values are the aggregates
-    of one row); only repeated keys are aggregated. `records` is read three
-    times: reconcile() has it re-read on a full build and stored on an
-    incremental one, whose few affected records are cheap to keep. -#}
+    of one row); only repeated keys are aggregated. Repeats are found by the
+    key's 64-bit hash, which is cheaper to group and to look up than the key
+    text: a key whose hash no other record shares occurs once; the records of
+    a repeated hash (the repeated keys, and any hash collision) are grouped by
+    the key itself, so the result is exact. A null key hashes like every other
+    null key, so null keys are grouped together, as `group by` does.
+    `records` is read three times: reconcile() has it re-read on a full build
+    and stored on an incremental one, whose few affected records are cheap to
+    keep. -#}
 {% macro duckdb___recon_keys(records, compare) -%}
-    with repeated_keys as (
-        select record_key
+    with repeated_hashes as (
+        select hash(record_key) as key_hash
         from {{ records }}
-        group by record_key
+        group by 1
         having count(*) > 1
     )
 
@@ -284,14 +290,11 @@ where
         compared_{{ loop.index }}
         {%- endfor %}
     from {{ records }}
-    where not exists (
-        select 1 from repeated_keys
-        where repeated_keys.record_key is not distinct from {{ records }}.record_key
-    )
+    where hash(record_key) not in (select key_hash from repeated_hashes)
 
     union all
 
-    {{ tally.default___recon_keys('(select * from ' ~ records ~ ' where exists (select 1 from repeated_keys where repeated_keys.record_key is not distinct from ' ~ records ~ '.record_key)) as repeated', compare) }}
+    {{ tally.default___recon_keys('(select * from ' ~ records ~ ' where hash(record_key) in (select key_hash from repeated_hashes)) as repeated', compare) }}
 {%- endmacro %}
 
 {% macro _key_expression(key) -%}
