@@ -262,39 +262,21 @@ where
 {%- endmacro %}
 
 {#- DuckDB: most keys occur once on a side, and aggregating every row's values
-    per key is the costliest step of the reconciliation. A key no other row
-    shares passes through as it is (one record; its values are the aggregates
-    of one row); only repeated keys are aggregated. Repeats are found by the
-    key's 64-bit hash, which is cheaper to group and to look up than the key
-    text: a key whose hash no other record shares occurs once; the records of
-    a repeated hash (the repeated keys, and any hash collision) are grouped by
-    the key itself, so the result is exact. A null key hashes like every other
-    null key, so null keys are grouped together, as `group by` does.
-    `records` is read three times: reconcile() has it re-read on a full build
-    and stored on an incremental one, whose few affected records are cheap to
-    keep. -#}
+    per key is the costliest step of the reconciliation. A key whose hash no
+    other record shares passes through as its one record (its values are the
+    aggregates of one row); the records of a repeated hash (the repeated keys,
+    null keys, any hash collision) are aggregated by the key itself (see
+    group_only_repeated()), so the result is exact. `records` is read three
+    times: reconcile() has it re-read on a full build and stored on an
+    incremental one, whose few affected records are cheap to keep. -#}
 {% macro duckdb___recon_keys(records, compare) -%}
-    with repeated_hashes as (
-        select hash(record_key) as key_hash
-        from {{ records }}
-        group by 1
-        having count(*) > 1
-    )
-
-    select
-        record_key,
-        cast(1 as bigint) as record_count,
-        record_at,
-        cast(amount as decimal(38, 4)) as amount
-        {%- for column in compare %},
-        compared_{{ loop.index }}
-        {%- endfor %}
-    from {{ records }}
-    where hash(record_key) not in (select key_hash from repeated_hashes)
-
-    union all
-
-    {{ tally.default___recon_keys('(select * from ' ~ records ~ ' where hash(record_key) in (select key_hash from repeated_hashes)) as repeated', compare) }}
+    {%- set one_record -%}
+        record_key, cast(1 as bigint) as record_count, record_at, cast(amount as decimal(38, 4)) as amount
+        {%- for column in compare %}, compared_{{ loop.index }}{% endfor %}
+    {%- endset %}
+    {%- call(repeated) tally.group_only_repeated(records, 'hash(record_key)', one_record) %}
+    {{ tally.default___recon_keys(repeated, compare) }}
+    {%- endcall %}
 {%- endmacro %}
 
 {% macro _key_expression(key) -%}

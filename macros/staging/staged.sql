@@ -173,41 +173,13 @@ select * from renamed
 {#- DuckDB: most rows have no identical copy, and grouping every row by every
     column is the costliest step of staging. A row whose hash of `columns` no
     other row shares has no copy and passes through as it is; only rows whose
-    hash repeats (the copies, and any hash collision) are grouped by every
-    column, keeping the least (file, row, load) struct. Exact: identical rows
-    have equal hashes, and a collision only sends rows to the exact grouping.
-    At 10M rows about a third less time than grouping every row. `relation`
-    is read three times: pass a relation or a CTE that is cheap to re-read. -#}
+    hash repeats (the copies, and any hash collision) go through the plain
+    version (see group_only_repeated()). Exact: identical rows have equal
+    hashes, and a collision only sends rows to the exact version. At 10M rows
+    about a third less time than numbering every row. `relation` is read three
+    times: pass a relation or a CTE that is cheap to re-read. -#}
 {% macro duckdb__first_copies(relation, columns) -%}
-    {%- set row_hash = "hash(" ~ columns | join(', ') ~ ")" -%}
-    with repeated_hashes as (
-        select {{ row_hash }} as row_hash
-        from {{ relation }}
-        group by 1
-        having count(*) > 1
-    )
-
-    select {{ tally._copy_columns(columns) }}
-    from {{ relation }}
-    where {{ row_hash }} not in (select row_hash from repeated_hashes)
-
-    union all
-
-    select
-        {%- for column in columns %}
-        {{ column }},
-        {%- endfor %}
-        first_copy.source_file as _source_file,
-        first_copy.source_row as _source_row,
-        first_copy.load_id as _load_id
-    from (
-        select
-            {%- for column in columns %}
-            {{ column }},
-            {%- endfor %}
-            min({'source_file': _source_file, 'source_row': _source_row, 'load_id': _load_id}) as first_copy
-        from {{ relation }}
-        where {{ row_hash }} in (select row_hash from repeated_hashes)
-        group by {{ columns | join(', ') }}
-    ) as grouped
+    {%- call(repeated) tally.group_only_repeated(relation, 'hash(' ~ columns | join(', ') ~ ')', tally._copy_columns(columns)) %}
+    {{ tally.default__first_copies(repeated, columns) }}
+    {%- endcall %}
 {%- endmacro %}

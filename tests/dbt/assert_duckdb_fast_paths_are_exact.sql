@@ -56,18 +56,21 @@ plain_copies as (
     {{ tally.default__first_copies('rows', ['payment_id', 'amount']) }}
 ),
 
+{%- set pairs = [
+    ('_recon_keys', 'fast_keys', 'plain_keys', 'record_key', 'record_count'),
+    ('first_copies', 'fast_copies', 'plain_copies', 'payment_id', '_source_row'),
+] %}
 differences as (
-    select '_recon_keys: only the fast version' as difference, record_key as key_value, record_count as detail
-    from (select * from fast_keys except all select * from plain_keys)
+    {%- for name, fast, plain, key, detail in pairs %}
+    select '{{ name }}: only the fast version' as difference, {{ key }} as key_value, {{ detail }} as detail
+    from (select * from {{ fast }} except all select * from {{ plain }})
     union all
-    select '_recon_keys: only the plain version', record_key, record_count
-    from (select * from plain_keys except all select * from fast_keys)
+    select '{{ name }}: only the plain version', {{ key }}, {{ detail }}
+    from (select * from {{ plain }} except all select * from {{ fast }})
+    {%- if not loop.last %}
     union all
-    select 'first_copies: only the fast version', payment_id, _source_row
-    from (select * from fast_copies except all select * from plain_copies)
-    union all
-    select 'first_copies: only the plain version', payment_id, _source_row
-    from (select * from plain_copies except all select * from fast_copies)
+    {%- endif %}
+    {%- endfor %}
 )
 
 select * from differences
