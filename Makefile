@@ -97,9 +97,12 @@ docs: install
 report: install
 	$(BIN)/tally report --duckdb-path $(DEMO_DB)
 
+# The suite runs in two processes (pytest-xdist); TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= 2
+
 test: install spark-install postgres-server browser java
 	$(BIN)/ruff check orchestration tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The peers of the reconciliation benchmark (datacompy, polars, reladiff) in a venv
 # of their own: datacompy pins pandas and polars below the project's versions.

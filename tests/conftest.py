@@ -36,6 +36,23 @@ settings.load_profile("ci")
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
 
+# `make test` runs the suite in two processes (pytest-xdist, `-n 2`). Each worker
+# gives dbt its own target and log folders, so one worker's build never reads a
+# manifest or partial-parse file the other is writing. The target path is
+# relative: dbt resolves it in the project folder, so a test's copy of the
+# project keeps its own too. Set before anything imports the Dagster project,
+# which reads DBT_TARGET_PATH.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    os.environ["DBT_TARGET_PATH"] = f"target/{WORKER}"
+    os.environ["DBT_LOG_PATH"] = str(PROJECT_DIR / "logs" / WORKER)
+    # A worker's main module has no file, which PySpark (imported by Great
+    # Expectations) takes for a doctest run, and exits. Give it pytest's, as in a
+    # run without workers.
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = str(Path(sys.executable).with_name("pytest"))
+
 # One header per landing table (CONTRACT section 2).
 HEADERS: dict[str, list[str]] = {
     "accounts/signups": ["user_id", "country", "signed_up_at"],
@@ -126,7 +143,9 @@ def run_tally(
         env=tally_environment(env),
         capture_output=True,
         text=True,
-        timeout=600,
+        # a stuck command fails the test; the Spark demo build takes 5-9 minutes
+        # on 2 busy cores, so the bound leaves it room
+        timeout=1800,
     )
 
 
@@ -335,7 +354,10 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     scope="session",
     params=[
         pytest.param((7, "duckdb"), id="seed7-duckdb"),
-        pytest.param((2026, "duckdb"), id="seed2026-duckdb"),
+        # one worker builds this seed (make test runs two; see the hook at the end)
+        pytest.param(
+            (2026, "duckdb"), id="seed2026-duckdb", marks=pytest.mark.xdist_group("seed2026")
+        ),
         pytest.param((7, "postgres"), id="seed7-postgres", marks=pytest.mark.postgres),
         pytest.param((7, "spark"), id="seed7-spark", marks=[pytest.mark.spark, pytest.mark.slow]),
     ],
@@ -384,3 +406,16 @@ def browser():
         )
         yield launched
         launched.close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `-n 2 --dist loadgroup` (make test), the tests that need Spark run in
+    one worker and those that need PostgreSQL in one worker: each worker starts
+    its Spark session or PostgreSQL cluster, and builds its demo, once. The other
+    tests go to whichever worker is free."""
+    for item in items:
+        for engine in ("spark", "postgres"):
+            if item.get_closest_marker(engine):
+                item.add_marker(pytest.mark.xdist_group(engine))
+                break

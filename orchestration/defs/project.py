@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ from orchestration.settings import PROJECT_DIR, Settings
 _PROJECT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "snapshots")
 _PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
 
-tally_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+# dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as for
+# dbt itself), else target/.
+tally_project = DbtProject(
+    project_dir=PROJECT_DIR,
+    profiles_dir=PROJECT_DIR,
+    target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+)
 
 
 class TallyResource(ConfigurableResource):

@@ -329,7 +329,9 @@ def test_dagster_dev_serves_the_ui_from_a_fresh_clone(tmp_path):
     smoke = subprocess.run(
         [sys.executable, "-m", "orchestration.defs.dev_smoke", "--project-dir", str(clone)],
         cwd=clone,
-        env=tally_environment({"TALLY_PROJECT_DIR": str(clone), "PYTHONPATH": str(clone)}),
+        env=_without_target_path(
+            tally_environment({"TALLY_PROJECT_DIR": str(clone), "PYTHONPATH": str(clone)})
+        ),
         capture_output=True,
         text=True,
         timeout=600,
@@ -338,3 +340,8 @@ def test_dagster_dev_serves_the_ui_from_a_fresh_clone(tmp_path):
     assert "dev-smoke ok: code location orchestration.defs.definitions loaded" in smoke.stdout
     assert "dagster dev stopped (exit code 0)" in smoke.stdout
     assert (clone / "target" / "manifest.json").exists()
+
+
+def _without_target_path(env: dict[str, str]) -> dict[str, str]:
+    """A fresh clone's defaults: dbt's own target/, not a test worker's folder."""
+    return {key: value for key, value in env.items() if key != "DBT_TARGET_PATH"}
