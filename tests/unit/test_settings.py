@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from orchestration.settings import Settings, normalize_as_of
+from orchestration.settings import PROJECT_DIR, Settings, normalize_as_of
 
 
 @pytest.mark.parametrize(
@@ -76,3 +79,26 @@ def test_postgres_defaults_and_bad_values():
         Settings.from_env({"TALLY_PG_PORT": "five"})
     with pytest.raises(ValueError, match="oracle"):
         Settings.from_env({"TALLY_TARGET": "oracle"})
+
+
+@pytest.mark.parametrize(
+    ("target_path", "expected"),
+    [
+        (None, "target/manifest.json"),
+        ("target/elsewhere", "target/elsewhere/manifest.json"),
+        ("/tmp/tally-dbt-target", "/tmp/tally-dbt-target/manifest.json"),
+    ],
+)
+def test_dagster_reads_the_manifest_where_dbt_writes_it(target_path, expected):
+    """The Dagster project reads its manifest from dbt's target folder:
+    DBT_TARGET_PATH when set (relative to the project, as dbt resolves it), else
+    target/."""
+    env = {key: value for key, value in os.environ.items() if key != "DBT_TARGET_PATH"}
+    if target_path:
+        env["DBT_TARGET_PATH"] = target_path
+    shown = subprocess.run(
+        [sys.executable, "-c", "from orchestration.defs.project import tally_project as p; "
+         "print(p.manifest_path)"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert Path(shown.stdout.strip()) == PROJECT_DIR / expected
