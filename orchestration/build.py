@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
-from orchestration.settings import Settings, now_as_of
+from orchestration.settings import Settings, now_as_of, postgres_session_options
 from orchestration.warehouse import postgres_loader, spark_loader, spark_session
 from orchestration.warehouse.duckdb_files import exclusive_build, prepare_working_copy, publish
 from orchestration.warehouse.landing_files import LandingError, landing_tables
@@ -161,6 +161,11 @@ def _engine_environment(settings: Settings) -> dict[str, str]:
         "TALLY_PG_PASSWORD": pg.password,
         "TALLY_PG_DATABASE": pg.database,
         **spark_session.environment(settings),
+        **(
+            {"PGOPTIONS": postgres_session_options(os.environ.get("PGOPTIONS", ""))}
+            if settings.target == "postgres"
+            else {}
+        ),
     }
 
 

@@ -54,6 +54,7 @@ typed as (
         on vocabulary_{{ column.name }}.vocabulary = {{ tally.sql_string(column.vocabulary) }}
         and vocabulary_{{ column.name }}.raw_value = lower(trim(source.{{ adapter.quote(column.name) }}))
     {%- endfor %}
+    {{ tally.evaluated_once() }}
 ),
 
 {#- a parsed value is null exactly when its text is blank or does not parse, so

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import PROJECT_DIR, Settings, normalize_as_of
+from orchestration.build import _engine_environment
+from orchestration.settings import (
+    PROJECT_DIR,
+    Settings,
+    normalize_as_of,
+    postgres_session_options,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +85,27 @@ def test_postgres_defaults_and_bad_values():
         Settings.from_env({"TALLY_PG_PORT": "five"})
     with pytest.raises(ValueError, match="oracle"):
         Settings.from_env({"TALLY_TARGET": "oracle"})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("", "-c jit=off -c work_mem=64MB"),
+        ("  ", "-c jit=off -c work_mem=64MB"),
+        ("-c work_mem=1GB", "-c work_mem=1GB -c jit=off"),
+        ("--jit=on -c statement_timeout=0", "--jit=on -c statement_timeout=0 -c work_mem=64MB"),
+        ("-cjit=on -c work-mem=8MB", "-cjit=on -c work-mem=8MB"),
+    ],
+)
+def test_postgres_sessions_get_the_defaults_the_user_did_not_set(given, expected):
+    assert postgres_session_options(given) == expected
+
+
+def test_only_postgres_builds_pass_session_options(monkeypatch):
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=1GB")
+    postgres = _engine_environment(Settings.from_env({"TALLY_TARGET": "postgres"}))
+    assert postgres["PGOPTIONS"] == "-c work_mem=1GB -c jit=off"
+    assert "PGOPTIONS" not in _engine_environment(Settings.from_env({}))
 
 
 @pytest.mark.parametrize(

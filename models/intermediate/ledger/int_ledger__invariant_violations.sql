@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Every ledger invariant violation, each found at the movement that first broke
 -- it (in event order, see int_ledger__postings):
 --   unbalanced_movement  a movement whose debits and credits differ in a currency
@@ -9,6 +10,8 @@
 --                        differ; found at the movement since which they have differed
 --   unknown_account      an account whose book account the chart does not list
 --                        (one row per account and currency: its first movement)
+-- (A table: recon_ledger_invariants, fct_ledger_invariant_violations and their
+-- tests read it; as a view each of them computed every invariant again.)
 with movement_totals as (
     select * from {{ ref('int_ledger__movement_totals') }}
 ),

@@ -1,5 +1,8 @@
+{{ config(materialized='table') }}
 -- One row per movement and currency: what it debits and credits. A movement
 -- balances when, in every currency it touches, its debits equal its credits.
+-- (A table: the ledger invariants, recon_ledger_invariants and two ledger marts
+-- read it; as a view each of them grouped every posting again.)
 with postings as (
     select * from {{ ref('int_ledger__postings') }}
 ),
