@@ -47,14 +47,23 @@
 
 {#- PostgreSQL has no try_cast: the day is checked against its month's length
     first (nested CASE: PostgreSQL evaluates the inner test only for text the
-    pattern admits), and fraction digits past the sixth are dropped, not rounded. -#}
+    pattern admits), and fraction digits past the sixth are dropped, not rounded.
+    Both steps cost as much as the cast, so each runs only when it can matter:
+    the month's length for days past the 28th, the drop for text longer than a
+    time with six fraction digits (the pattern has fixed the layout by then). -#}
 {% macro postgres__parse_iso_timestamp(expression) -%}
     case
         when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
             then case
-                when cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from
+                when substr({{ expression }}, 9, 2) collate "C" <= '28'
+                    or cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from
                     cast(substr({{ expression }}, 1, 7) || '-01' as date) + interval '1 month' - interval '1 day')
-                    then cast(regexp_replace({{ expression }}, '(\.\d{6})\d+', '\1') as timestamptz) at time zone 'UTC'
+                    then cast(case
+                        -- 19 characters of date and time, '.', the digits, then 'Z' or ±HH:MM
+                        when length({{ expression }}) - case when right({{ expression }}, 1) = 'Z' then 21 else 26 end > 6
+                            then regexp_replace({{ expression }}, '(\.\d{6})\d+', '\1')
+                        else {{ expression }}
+                    end as timestamptz) at time zone 'UTC'
             end
     end
 {%- endmacro %}
