@@ -90,11 +90,10 @@ running_steps as (
 ),
 
 -- One row per evaluation step, carrying the running totals through it. The
--- windows below reach back a number of rows (a self-join on `row_index`: Spark
--- has no lag() by a per-row offset), and may reach back across a skipped
--- stretch: a stretch is skipped only after a full largest window of rows with
--- the same totals, so the row they land on holds the exact totals of the step
--- they look for.
+-- windows below reach back a number of rows (rows_back()), and may reach back
+-- across a skipped stretch: a stretch is skipped only after a full largest
+-- window of rows with the same totals, so the row they land on holds the exact
+-- totals of the step they look for.
 running as (
     select
         running_steps.series_id,
@@ -106,7 +105,7 @@ running as (
     where running_steps.step_index <= running_steps.last_step_index
 ),
 
--- Only numbers go through the window passes (they sort every row they carry);
+-- Only numbers go through the window pass (it sorts every row it carries);
 -- names and rule columns are joined back at the end.
 with_rules as (
     select
@@ -123,53 +122,53 @@ with_rules as (
         on running.series_id = series.series_id
 ),
 
+-- The running totals one window back at every expansion level.
+{%- set lookbacks = [] %}
+{%- for level in range(expansion_levels) %}
+{%- do lookbacks.append(('x' ~ level, 'with_rules.window_steps * least(' ~ 2 ** level ~ ', with_rules.max_expansion_factor)')) %}
+{%- endfor %}
+looked_back as (
+    {{ tally.rows_back('with_rules', 'series_id', 'row_index', ['cumulative_attempts', 'cumulative_failures'], lookbacks) }}
+),
+
 levels as (
     select
-        with_rules.*,
+        series_id,
+        step_index,
+        cumulative_attempts,
+        cumulative_failures,
+        max_expansion_factor,
+        min_attempts,
         {%- for level in range(expansion_levels) %}
-        with_rules.cumulative_attempts - coalesce(back_x{{ level }}.cumulative_attempts, 0) as attempts_x{{ level }}{{ "," if not loop.last }}
+        cumulative_attempts - coalesce(cumulative_attempts_x{{ level }}, 0) as attempts_x{{ level }},
+        cumulative_failures - coalesce(cumulative_failures_x{{ level }}, 0) as failures_x{{ level }}{{ "," if not loop.last }}
         {%- endfor %}
-    from with_rules
-    {%- for level in range(expansion_levels) %}
-    left join with_rules as back_x{{ level }}
-        on back_x{{ level }}.series_id = with_rules.series_id
-        and back_x{{ level }}.row_index = with_rules.row_index - with_rules.window_steps * least({{ 2 ** level }}, with_rules.max_expansion_factor)
-    {%- endfor %}
+    from looked_back
 ),
 
 -- Low traffic: double the window until it holds min_attempts, never beyond
 -- max_expansion_factor; a window still short at the maximum is judged there anyway.
-chosen as (
+{#- per chosen column: its value at level n (`N` stands for n), and past the last level -#}
+{%- set chosen_columns = [
+    ('expansion_factor', 'least(F, max_expansion_factor)', 'max_expansion_factor'),
+    ('window_attempts', 'attempts_xN', 'attempts_x' ~ (expansion_levels - 1)),
+    ('window_failures', 'failures_xN', 'failures_x' ~ (expansion_levels - 1)),
+] %}
+windows as (
     select
         series_id,
         step_index,
-        row_index,
+        cumulative_attempts,
         cumulative_failures,
-        window_steps,
+        {%- for name, at_level, otherwise in chosen_columns %}
         case
             {%- for level in range(expansion_levels) %}
-            when attempts_x{{ level }} >= min_attempts then least({{ 2 ** level }}, max_expansion_factor)
+            when attempts_x{{ level }} >= min_attempts then {{ at_level | replace('N', level | string) | replace('F', (2 ** level) | string) }}
             {%- endfor %}
-            else max_expansion_factor
-        end as expansion_factor,
-        case
-            {%- for level in range(expansion_levels) %}
-            when attempts_x{{ level }} >= min_attempts then attempts_x{{ level }}
-            {%- endfor %}
-            else attempts_x{{ expansion_levels - 1 }}
-        end as window_attempts,
-        cumulative_attempts
+            else {{ otherwise }}
+        end as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
     from levels
-),
-
-windows as (
-    select
-        chosen.*,
-        chosen.cumulative_failures - coalesce(back.cumulative_failures, 0) as window_failures
-    from chosen
-    left join chosen as back
-        on back.series_id = chosen.series_id
-        and back.row_index = chosen.row_index - chosen.window_steps * chosen.expansion_factor
 )
 
 select
