@@ -148,26 +148,30 @@ levels as (
 
 -- Low traffic: double the window until it holds min_attempts, never beyond
 -- max_expansion_factor; a window still short at the maximum is judged there anyway.
-{#- per chosen column: its value at level n (`N` stands for n), and past the last level -#}
-{%- set chosen_columns = [
-    ('expansion_factor', 'least(F, max_expansion_factor)', 'max_expansion_factor'),
-    ('window_attempts', 'attempts_xN', 'attempts_x' ~ (expansion_levels - 1)),
-    ('window_failures', 'failures_xN', 'failures_x' ~ (expansion_levels - 1)),
-] %}
 windows as (
     select
         series_id,
         step_index,
         cumulative_attempts,
         cumulative_failures,
-        {%- for name, at_level, otherwise in chosen_columns %}
         case
             {%- for level in range(expansion_levels) %}
-            when attempts_x{{ level }} >= min_attempts then {{ at_level | replace('N', level | string) | replace('F', (2 ** level) | string) }}
+            when attempts_x{{ level }} >= min_attempts then least({{ 2 ** level }}, max_expansion_factor)
             {%- endfor %}
-            else {{ otherwise }}
-        end as {{ name }}{{ "," if not loop.last }}
-        {%- endfor %}
+            else max_expansion_factor
+        end as expansion_factor,
+        case
+            {%- for level in range(expansion_levels) %}
+            when attempts_x{{ level }} >= min_attempts then attempts_x{{ level }}
+            {%- endfor %}
+            else attempts_x{{ expansion_levels - 1 }}
+        end as window_attempts,
+        case
+            {%- for level in range(expansion_levels) %}
+            when attempts_x{{ level }} >= min_attempts then failures_x{{ level }}
+            {%- endfor %}
+            else failures_x{{ expansion_levels - 1 }}
+        end as window_failures
     from levels
 )
 
