@@ -46,3 +46,24 @@ def test_model_errors_and_integrity_test_failures_are_errors():
     assert "CSV Error on Line: 2" in outcome.errors[0].describe()
     assert outcome.skipped == ["stg_psp__settlements"]
     assert [problem.name for problem in outcome.warnings] == ["not_null_y"]
+
+
+def _duckdb_connection_keys(path: str) -> list:
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    credentials = DuckDBCredentials.from_dict({"path": path, "schema": "main"})
+    # what dbt hashes to decide whether its saved parse still holds
+    return sorted(credentials.connection_info())
+
+
+def test_another_duckdb_file_keeps_the_parse_unless_its_name_differs():
+    from orchestration.dbt_runner import keep_parse_across_duckdb_files
+
+    keep_parse_across_duckdb_files()
+    keep_parse_across_duckdb_files()  # idempotent: the path is left out once
+    first = _duckdb_connection_keys("/warehouses/a/tally.duckdb.build")
+    assert first == _duckdb_connection_keys("/warehouses/b/tally.duckdb.build")
+    # the database name comes from the file name and reaches the compiled SQL
+    assert ("database", "tally") in first
+    assert first != _duckdb_connection_keys("/warehouses/a/other.duckdb.build")
+    assert "path" not in dict(first)
