@@ -500,7 +500,7 @@ def write_markdown(report: dict, path: Path) -> None:
         "included; `after imports` is the part the imports alone take). `× hand`: median "
         "over the hand-written query's median on the same engine (PostgreSQL rows: "
         "`handwritten_postgres`). `tally_models` sums the models' execution times; dbt "
-        "runs 2 threads, so it can exceed the whole build's wall time.",
+        "runs one model at a time on DuckDB (the profile's `threads: 1`).",
         "",
         "| N per side | tool | mode | runs | min s | median s | rows/s | × hand | × floor "
         "| peak RSS MB | after imports MB | exact |",
