@@ -27,6 +27,7 @@ DEFAULT_MODELS = [
     "stg_psp__settlements",
     "recon_payments_psp",
     "hist_recon_break_observations",
+    "int_recon__break_occurrences",
     "fct_recon_breaks",
     "fct_recon_window_summary",
 ]

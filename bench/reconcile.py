@@ -74,6 +74,7 @@ SELECTION = " ".join(
         "int_recon__outcomes",
         "hist_recon_builds",
         "hist_recon_break_observations",
+        "int_recon__break_occurrences",
         "fct_recon_breaks",
         "fct_recon_window_summary",
     ]

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,77 @@ def build_ok(landing: Path, database: Path, as_of: str, *extra: str) -> str:
 def query(database: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(sql).fetchall()
+
+
+BREAK_COLUMNS = (
+    "recon_name, window_start, record_key, break_type, side, mismatched_columns, left_amount, "
+    "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity"
+)
+
+
+def breaks_from_the_log(database: Path, as_of: str) -> Counter:
+    """fct_recon_breaks as the contract defines it, computed here from the build log
+    (hist_recon_builds, hist_recon_break_observations) of the builds up to `as_of`:
+    an occurrence is a run of consecutive builds that saw the same break, resolved
+    by the next build; one that was only ever pending and is gone has no row."""
+    builds = [
+        row[0]
+        for row in query(
+            database,
+            "select observed_at from history.hist_recon_builds "
+            f"where observed_at <= cast('{as_of}' as timestamptz) at time zone 'UTC' "
+            "order by observed_at",
+        )
+    ]
+    number = {observed_at: index for index, observed_at in enumerate(builds)}
+    seen: dict[tuple, list[tuple[int, dict]]] = {}
+    columns = [
+        "observed_at", "recon_name", "record_key", "break_type", "side", "window_start",
+        "mismatched_columns", "left_amount", "right_amount", "amount_diff", "status", "owner",
+        "severity",
+    ]  # fmt: skip
+    for values in query(
+        database, f"select {', '.join(columns)} from history.hist_recon_break_observations"
+    ):
+        row = dict(zip(columns, values, strict=True))
+        if row["observed_at"] in number:
+            identity = (row["recon_name"], row["record_key"], row["break_type"], row["side"])
+            seen.setdefault(identity, []).append((number[row["observed_at"]], row))
+    expected: Counter = Counter()
+    for sightings in seen.values():
+        sightings.sort(key=lambda sighting: sighting[0])
+        runs = [[sightings[0]]]
+        for build, row in sightings[1:]:
+            if build == runs[-1][-1][0] + 1:
+                runs[-1].append((build, row))
+            else:
+                runs.append([(build, row)])
+        for run in runs:
+            last_build, latest = run[-1]
+            resolved_at = builds[last_build + 1] if last_build + 1 < len(builds) else None
+            if resolved_at is not None and all(row["status"] != "open" for _, row in run):
+                continue  # pending, then matched in time: never a break
+            expected[
+                (
+                    latest["recon_name"], latest["window_start"], latest["record_key"],
+                    latest["break_type"], latest["side"], latest["mismatched_columns"],
+                    latest["left_amount"], latest["right_amount"], latest["amount_diff"],
+                    "resolved" if resolved_at else latest["status"],
+                    builds[run[0][0]], builds[last_build], resolved_at,
+                    latest["owner"], latest["severity"],
+                )
+            ] += 1  # fmt: skip
+    return expected
+
+
+def assert_breaks_follow_the_log(database: Path, as_of: str) -> None:
+    """The incremental fct_recon_breaks equals its definition over the whole log."""
+    built = Counter(query(database, f"select {BREAK_COLUMNS} from marts.fct_recon_breaks"))
+    expected = breaks_from_the_log(database, as_of)
+    assert built == expected, (
+        f"only built: {sorted(built - expected, key=str)[:5]}; "
+        f"only expected: {sorted(expected - built, key=str)[:5]}"
+    )
 
 
 @pytest.fixture

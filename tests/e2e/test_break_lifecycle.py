@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, query, write_csv
+from conftest import HEADERS, assert_breaks_follow_the_log, query, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,17 @@ def psp_breaks(database: Path) -> dict[tuple[str, str], tuple]:
         "from marts.fct_recon_breaks where recon_name = 'payments_psp'",
     )
     return {(key, kind): tuple(rest) for key, kind, *rest in rows}
+
+
+def written_by(database: Path, record_key: str) -> datetime:
+    """as_of of the build that last wrote a payments_psp break's occurrence row."""
+    rows = query(
+        database,
+        "select _as_of from intermediate.int_recon__break_occurrences "
+        f"where recon_name = 'payments_psp' and record_key = '{record_key}'",
+    )
+    assert len(rows) == 1, rows
+    return rows[0][0]
 
 
 def ts(text: str) -> datetime:
@@ -97,6 +108,7 @@ def test_three_builds_pending_open_resolved(tally, scenario, database):
     assert first[("p_amount", "value_mismatch")][0] == "open"
     assert first[("p_today", "missing_in_right")][0] == "pending"
     assert {row[1] for row in first.values()} == {ts(DAY1_AS_OF)}  # first_seen_at
+    assert_breaks_follow_the_log(database, DAY1_AS_OF)
 
     # build 2, day 5: the late day-1 settlement file arrives
     write_csv(
@@ -121,6 +133,7 @@ def test_three_builds_pending_open_resolved(tally, scenario, database):
     )
     assert second[("p_amount", "value_mismatch")][0] == "open"
     assert len(second) == 3
+    assert_breaks_follow_the_log(database, DAY5_AS_OF)
     day2_as_in_build_2 = (scenario / "psp/settlements/day2.csv").read_text(encoding="utf-8")
 
     # build 3: the PSP re-sends day 2 with the corrected amount, same file name
@@ -143,6 +156,9 @@ def test_three_builds_pending_open_resolved(tally, scenario, database):
     assert third[("p_late", "missing_in_right")][0] == "resolved"
     assert third[("p_today", "missing_in_right")][0] == "open"
     assert sum(1 for row in third.values() if row[0] == "resolved") == 2
+    assert_breaks_follow_the_log(database, LATER_AS_OF)
+    # build 3 followed on from build 2: the break resolved then was not rewritten
+    assert written_by(database, "p_late") == ts(DAY5_AS_OF)
 
     lifecycle = query(
         database,
@@ -161,6 +177,14 @@ def test_three_builds_pending_open_resolved(tally, scenario, database):
     (scenario / "psp/settlements/day2.csv").write_text(day2_as_in_build_2, encoding="utf-8")
     assert tally("build", *common, "--as-of", DAY5_AS_OF).returncode == 0
     assert psp_breaks(database) == second
+    assert_breaks_follow_the_log(database, DAY5_AS_OF)
+
+    # the next day's build comes after the replay: the occurrences are derived
+    # again from the whole log, not from the replay's (build 3 lies between)
+    next_day = "2026-11-07T12:00:00Z"
+    assert tally("build", *common, "--as-of", next_day).returncode == 0
+    assert_breaks_follow_the_log(database, next_day)
+    assert written_by(database, "p_late") == ts(next_day)
 
 
 def test_pending_record_matched_in_time_never_becomes_a_break(tally, landing, database):
@@ -179,6 +203,7 @@ def test_pending_record_matched_in_time_never_becomes_a_break(tally, landing, da
     )
     assert tally("build", *common, "--as-of", "2026-11-02T12:00:00Z").returncode == 0
     assert ("p1", "missing_in_right") not in psp_breaks(database)
+    assert_breaks_follow_the_log(database, "2026-11-02T12:00:00Z")
 
 
 def test_break_that_comes_back_is_a_new_occurrence(tally, landing, database):
@@ -215,6 +240,7 @@ def test_break_that_comes_back_is_a_new_occurrence(tally, landing, database):
         ("resolved", ts(as_ofs[0]), ts(as_ofs[1])),
         ("open", ts(as_ofs[2]), None),
     ]
+    assert_breaks_follow_the_log(database, as_ofs[2])
 
 
 def test_same_files_and_as_of_give_identical_marts(tally, scenario, database):

@@ -16,6 +16,7 @@ from conftest import (
     HEADERS,
     PROJECT_DIR,
     TALLY,
+    assert_breaks_follow_the_log,
     build_ok,
     query,
     run_tally,
@@ -130,6 +131,7 @@ def test_daily_builds_equal_a_full_refresh_and_survive_a_kill(source, tmp_path):
     build(landing, database, DAYS)
     daily = snapshot(database)
     assert daily != day_six
+    assert_breaks_follow_the_log(database, as_of(DAYS))
     # the daily build recomputed only some keys: older rows keep older marks
     marks = "select count(distinct _left_consumed_load_id) from reconciliation.recon_payments_psp"
     assert query(database, marks)[0][0] > 1
@@ -158,6 +160,7 @@ def test_daily_builds_equal_a_full_refresh_and_survive_a_kill(source, tmp_path):
     again = build(landing, database, DAYS)
     assert "no new or changed files" in again
     assert snapshot(database) == daily
+    assert_breaks_follow_the_log(database, as_of(DAYS))
 
 
 def test_redelivered_file_is_a_noop_and_a_changed_file_is_reloaded(landing, database):
