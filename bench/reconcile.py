@@ -96,7 +96,9 @@ def _environment(target_path: Path) -> dict[str, str]:
     return env
 
 
-def _tally_cli(env: dict, landing: Path, db: Path, as_of: str, select: str | None = None) -> float:
+def _tally_cli(
+    env: dict, landing: Path, db: Path, as_of: str, select: str | None = None, *extra: str
+) -> float:
     command = [
         str(TALLY),
         "build",
@@ -110,6 +112,7 @@ def _tally_cli(env: dict, landing: Path, db: Path, as_of: str, select: str | Non
     ]
     if select:
         command += ["--select", select]
+    command += extra
     started = time.perf_counter()
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode != 0:
