@@ -96,9 +96,7 @@ def _environment(target_path: Path) -> dict[str, str]:
     return env
 
 
-def _tally_cli(
-    env: dict, landing: Path, db: Path, as_of: str, select: str | None = None, *extra: str
-) -> float:
+def _tally_cli(env: dict, landing: Path, db: Path, as_of: str, select: str | None = None) -> float:
     command = [
         str(TALLY),
         "build",
@@ -112,7 +110,6 @@ def _tally_cli(
     ]
     if select:
         command += ["--select", select]
-    command += extra
     started = time.perf_counter()
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode != 0:

@@ -1,4 +1,6 @@
-{{ config(**tally.replaced_by_key(tally.break_occurrence_key())) }}
+{#- an occurrence's key: the break and its first sighting (`_side_key` is the
+    side with '' for none, so that every part is non-null for delete+insert) -#}
+{{ config(**tally.replaced_by_key(['recon_name', 'record_key', 'break_type', '_side_key', 'first_seen_at'])) }}
 -- Every break, ever, with its life: an occurrence is a run of consecutive builds
 -- that saw the same break (reconciliation, key, type, side). It is resolved by
 -- the first build that no longer saw it; if it comes back later, that is a new
@@ -177,9 +179,9 @@ marked as (
 
     -- derived again from the whole log: every row there was is replaced
     select
-        {%- for column in tally.break_occurrence_columns() %}
-        {{ column }},
-        {%- endfor %}
+        recon_name, record_key, break_type, side, _side_key, window_start,
+        mismatched_columns, left_amount, right_amount, amount_diff, status,
+        first_seen_at, last_seen_at, resolved_at, owner, severity, was_open,
         true as _tombstone
     from {{ this }}
     {%- endif %}
