@@ -86,11 +86,15 @@ def _load_table(
     if not versions:
         return 0
     frames = [_markers(spark, table, versions, load_id, loaded_at)]
+    # the files that share a header are read together, by one Spark read
+    by_header: dict[tuple[str, ...], list[NewVersion]] = {}
     for new in versions:
         if new.path is not None:
             header = checked_header(new, table, echo)
             if header is not None:
-                frames.append(_rows(spark, table, new, header, load_id, loaded_at))
+                by_header.setdefault(tuple(header), []).append(new)
+    for header, files in by_header.items():
+        frames.append(_rows(spark, table, files, list(header), load_id, loaded_at))
     combined = frames[0]
     for frame in frames[1:]:
         combined = combined.unionByName(frame)
@@ -155,21 +159,26 @@ def _markers(
 def _rows(
     spark: Any,
     table: LandingTable,
-    new: NewVersion,
+    files: list[NewVersion],
     header: list[str],
     load_id: int,
     loaded_at: datetime,
 ) -> Any:
-    """The file's data rows, read by Spark, every column a string, in file order.
+    """The data rows of `files` (all with this header), read by Spark in one
+    read, every column a string, each row numbered in its file's order.
 
     The columns are named from `header` (the names checked_header() read, in the
-    file's order) and typed string up front: Spark then skips the header line
-    instead of running a job of its own per file to read it (127 such jobs took
-    most of the demo's 44 s of loading)."""
+    file's order) and typed string up front, so Spark reads no header to infer
+    them. One read for many files instead of one per file: each read is a Spark
+    job of its own and a stage in the write (the demo's 127 files took 44 s read
+    one by one). A `multiLine` read never splits a file, and a task reads its
+    files one after the other, so the ids that monotonically_increasing_id()
+    gives a file's rows increase in file order."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
+    schema = StructType([StructField(name, StringType()) for name in _read_names(table, header)])
     frame = (
         spark.read.option("header", True)
         .option("multiLine", True)
@@ -177,25 +186,54 @@ def _rows(
         .option("quote", '"')
         .option("escape", '"')
         .option("encoding", "UTF-8")
-        .schema(StructType([StructField(name, StringType()) for name in header]))
-        .csv(str(new.path))
+        .schema(schema)
+        .csv([str(new.path) for new in files])
     )
-    # the rows' order in the file: a multiLine read is one ordered scan per file
-    order = Window.orderBy(F.monotonically_increasing_id())
+    # the files' own facts, matched to each row by its file's name (one folder:
+    # names are unique)
+    facts = spark.createDataFrame(
+        [
+            (Path(new.relative).name, new.relative, new.size, new.modified_at, new.checksum)
+            for new in files
+        ],
+        "_file_name string, _source_file string, _source_size bigint, "
+        "_source_modified_at timestamp_ntz, _source_checksum string",
+    )
     values = [
         F.when(F.col(f"`{column}`") == "", None).otherwise(F.col(f"`{column}`")).alias(column)
         for column in table.columns
     ]
-    return frame.select(
-        F.lit(new.relative).alias("_source_file"),
-        F.row_number().over(order).cast("bigint").alias("_source_row"),
-        F.lit(new.size).cast("bigint").alias("_source_size"),
-        F.lit(new.modified_at).cast("timestamp_ntz").alias("_source_modified_at"),
-        F.lit(new.checksum).alias("_source_checksum"),
-        F.lit(load_id).cast("bigint").alias("_load_id"),
-        F.lit(loaded_at).cast("timestamp_ntz").alias("_loaded_at"),
+    # Spark gives the name percent-encoded as in a URI (a space is %20, a % is
+    # %25, a + stays +): decoded with + kept, it is the name on disk
+    file_name = F.url_decode(F.regexp_replace(F.col("_metadata.file_name"), r"\+", "%2B"))
+    numbered = frame.select(
+        file_name.alias("_file_name"),
+        F.monotonically_increasing_id().alias("_read_order"),
         *values,
     )
+    order = Window.partitionBy("_file_name").orderBy("_read_order")
+    return numbered.join(F.broadcast(facts), "_file_name").select(
+        "_source_file",
+        F.row_number().over(order).cast("bigint").alias("_source_row"),
+        "_source_size",
+        "_source_modified_at",
+        "_source_checksum",
+        F.lit(load_id).cast("bigint").alias("_load_id"),
+        F.lit(loaded_at).cast("timestamp_ntz").alias("_loaded_at"),
+        *table.columns,
+    )
+
+
+def _read_names(table: LandingTable, header: list[str]) -> list[str]:
+    """The names the columns of a file with `header` are read under: the table's
+    columns by their header name (the first, if one is repeated), every other
+    column a placeholder, so that extra columns, whatever their names, are read
+    and left out."""
+    names = []
+    for position, name in enumerate(header):
+        wanted = name in table.columns and name not in names
+        names.append(name if wanted else f"_unused_{position}")
+    return names
 
 
 def _invalid_file(versions: list[NewVersion], error: Exception) -> Exception:

@@ -53,14 +53,29 @@ def test_files_load_once_with_rows_numbered_and_changes_as_versions(spark, tmp_p
         encoding="utf-8",
     )
     write_csv(folder / "b.csv", list(TABLE.columns), [])
+    # files that share a header are read together, each numbered on its own; extra
+    # columns (one repeated) are left out, and a name with a space is matched
+    extra = ["note", "user_id", "signed_up_at", "country", "note"]
+    for name, users in (("c d+%20é.csv", ["u4", "u5", "u6"]), ("e.csv", ["u7", "u8"])):
+        rows_ = [
+            {"note": "x\ny", "user_id": user, "signed_up_at": "", "country": "FR"} for user in users
+        ]
+        write_csv(folder / name, extra, rows_)
 
-    assert spark_loader.load(session, settings, [TABLE], echo=lambda _: None) == 2
+    assert spark_loader.load(session, settings, [TABLE], echo=lambda _: None) == 4
     assert rows(session) == [
         ("accounts/signups/a.csv", None, None, None),  # the version markers
         ("accounts/signups/a.csv", 1, "u1", "JP"),
         ("accounts/signups/a.csv", 2, "u2", 'Tokyo, "JP"\nnext'),
         ("accounts/signups/a.csv", 3, "u3", None),  # empty, quoted or not: NULL
         ("accounts/signups/b.csv", None, None, None),
+        ("accounts/signups/c d+%20é.csv", None, None, None),
+        ("accounts/signups/c d+%20é.csv", 1, "u4", "FR"),
+        ("accounts/signups/c d+%20é.csv", 2, "u5", "FR"),
+        ("accounts/signups/c d+%20é.csv", 3, "u6", "FR"),
+        ("accounts/signups/e.csv", None, None, None),
+        ("accounts/signups/e.csv", 1, "u7", "FR"),
+        ("accounts/signups/e.csv", 2, "u8", "FR"),
     ]
     assert rows(session, "signed_up_at")[2:4] == [(None,), (None,)]
 
@@ -83,6 +98,8 @@ def test_files_load_once_with_rows_numbered_and_changes_as_versions(spark, tmp_p
     assert [tuple(row) for row in versions] == [
         ("accounts/signups/a.csv", 1, 4),
         ("accounts/signups/b.csv", 1, 1),
+        ("accounts/signups/c d+%20é.csv", 1, 4),
+        ("accounts/signups/e.csv", 1, 3),
         ("accounts/signups/a.csv", 2, 2),
     ]
 
