@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, PROJECT_DIR, query, write_csv
+from conftest import HEADERS, PROJECT_DIR, empty_landing, query, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +100,33 @@ def test_plain_dbt_build_works_from_the_project_root(broken_landing, database):
     assert query(database, "select recon_name, break_type, status from marts.fct_recon_breaks") == [
         ("signup_wallet", "missing_in_right", "open")
     ]
+
+
+def test_dbt_compile_works_before_any_build(tmp_path):
+    """`dbt compile` (and `dbt docs generate`, which compiles) on a warehouse no
+    build has written: models that look at the warehouse while compiling must
+    fall back, not fail (int_channel_evaluations reads its series' rules)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
+    environment.update(
+        {
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "TALLY_DUCKDB_PATH": str(tmp_path / "new.duckdb"),
+            "TALLY_LANDING_DIR": str(empty_landing(tmp_path / "landing")),
+        }
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet"],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    compiled = next((tmp_path / "target" / "compiled").rglob("int_channel_evaluations.sql"))
+    # no series to read: the look-back is the general way (self-joins on DuckDB)
+    assert "left join with_rules as back_x0" in compiled.read_text()
 
 
 def test_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):

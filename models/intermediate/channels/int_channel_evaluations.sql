@@ -124,13 +124,14 @@ with_rules as (
 
 -- The running totals one window back at every expansion level. The series' rules
 -- are read before the query runs, so every offset's values are known and each is
--- a lag() of constant offset (see rows_back()).
+-- a lag() of constant offset (see rows_back()). When they cannot be read (a
+-- compile before the series exist), rows_back() reads back its general way.
 {%- set lookbacks = [] %}
 {%- set offset_values = {} %}
 {%- set rules = run_query(
     'select distinct ' ~ tally.integer_divide('window_seconds', 'step_seconds') ~ ', max_expansion_factor from '
     ~ ref('int_channel_series')
-) if execute else none %}
+) if execute and load_relation(ref('int_channel_series')) is not none else none %}
 {%- for level in range(expansion_levels) %}
 {%- do lookbacks.append(('x' ~ level, 'with_rules.window_steps * least(' ~ 2 ** level ~ ', with_rules.max_expansion_factor)')) %}
 {%- set values = [] %}
