@@ -212,8 +212,14 @@ def _rows(
         *values,
     )
     order = Window.partitionBy("_file_name").orderBy("_read_order")
-    return numbered.join(F.broadcast(facts), "_file_name").select(
-        "_source_file",
+    # a row whose file name matches none of the files read stops the load rather
+    # than being left out (nothing lost)
+    source_file = F.coalesce(
+        F.col("_source_file"),
+        F.raise_error(F.concat(F.lit("no landing file matches the name "), F.col("_file_name"))),
+    ).cast("string")
+    return numbered.join(F.broadcast(facts), "_file_name", "left").select(
+        source_file.alias("_source_file"),
         F.row_number().over(order).cast("bigint").alias("_source_row"),
         "_source_size",
         "_source_modified_at",
