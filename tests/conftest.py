@@ -36,6 +36,7 @@ settings.load_profile("ci")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")
+DBT = Path(sys.executable).with_name("dbt")
 
 # `make test` runs the suite in two processes (pytest-xdist, `-n 2`). Each worker
 # gives dbt its own target and log folders, so one worker's build never reads a
@@ -147,6 +148,19 @@ def run_tally(
         # a stuck command fails the test; the Spark demo build takes 5-9 minutes
         # on 2 busy cores, so the bound leaves it room
         timeout=1800,
+    )
+
+
+def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Runs plain `dbt` from the project folder, as an analytics engineer does,
+    with the environment of tally_environment(env)."""
+    return subprocess.run(
+        [str(DBT), *args],
+        cwd=PROJECT_DIR,
+        env=tally_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

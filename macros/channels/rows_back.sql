@@ -15,14 +15,9 @@
     give null, so the list must be complete. The general way is used when a
     suffix has no value (no rows to read) or past 64 distinct values. -#}
 {% macro rows_back(relation, partition_by, row_index, columns, offsets, offset_values=none) -%}
-    {%- set constant_lags = [] -%}
-    {%- set complete = [offset_values is not none] -%}
-    {%- for suffix, offset in offsets if offset_values is not none %}
-        {%- set values = offset_values.get(suffix, []) -%}
-        {%- if values | length == 0 %}{% do complete.append(false) %}{% endif -%}
-        {%- do constant_lags.extend(values) -%}
-    {%- endfor -%}
-    {%- if false not in complete and constant_lags | unique | list | length <= 64 -%}
+    {%- set known = [] -%}
+    {%- for suffix, offset in offsets %}{% do known.append((offset_values or {}).get(suffix, [])) %}{% endfor -%}
+    {%- if known | select | list | length == known | length and known | sum(start=[]) | unique | list | length <= 64 -%}
         {{ return(tally._rows_back_by_constant_lags(relation, partition_by, row_index, columns, offsets, offset_values)) }}
     {%- endif -%}
     {{ return(adapter.dispatch('rows_back', 'tally')(relation, partition_by, row_index, columns, offsets)) }}

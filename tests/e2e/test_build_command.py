@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, PROJECT_DIR, empty_landing, query, write_csv
+from conftest import HEADERS, empty_landing, query, run_dbt, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -76,22 +73,14 @@ def test_bad_as_of_is_a_clear_error(tally, broken_landing, database):
 
 def test_plain_dbt_build_works_from_the_project_root(broken_landing, database):
     database.parent.mkdir(parents=True)
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
-    environment.update(
-        {
-            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+    result = run_dbt(
+        "build",
+        "--quiet",
+        env={
             "TALLY_LANDING_DIR": str(broken_landing),
             "TALLY_DUCKDB_PATH": str(database),
             "TALLY_AS_OF": AS_OF,
-        }
-    )
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--quiet"],
-        cwd=PROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        },
     )
     # dbt's own exit code is 1 because signup_wallet's error-severity test fails;
     # the marts are built all the same
@@ -106,22 +95,14 @@ def test_dbt_compile_works_before_any_build(tmp_path):
     """`dbt compile` (and `dbt docs generate`, which compiles) on a warehouse no
     build has written: models that look at the warehouse while compiling must
     fall back, not fail (int_channel_evaluations reads its series' rules)."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
-    environment.update(
-        {
-            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+    result = run_dbt(
+        "compile",
+        "--quiet",
+        env={
             "DBT_TARGET_PATH": str(tmp_path / "target"),
             "TALLY_DUCKDB_PATH": str(tmp_path / "new.duckdb"),
             "TALLY_LANDING_DIR": str(empty_landing(tmp_path / "landing")),
-        }
-    )
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet"],
-        cwd=PROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     compiled = next((tmp_path / "target" / "compiled").rglob("int_channel_evaluations.sql"))
@@ -132,24 +113,13 @@ def test_dbt_compile_works_before_any_build(tmp_path):
 def test_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
     """A daily build changes TALLY_AS_OF every day: dbt must not re-parse the
     models for it (as_of() reads the environment only when it runs)."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
-    environment.update(
-        {
-            "DBT_PROFILES_DIR": str(PROJECT_DIR),
-            "DBT_TARGET_PATH": str(tmp_path / "target"),
-            "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
-        }
-    )
+    environment = {
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
+    }
     logs = []
     for as_of in ("2026-11-14T00:00:00Z", "2026-11-15T00:00:00Z"):
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("dbt")), "parse", "--log-level", "debug"],
-            cwd=PROJECT_DIR,
-            env={**environment, "TALLY_AS_OF": as_of},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        result = run_dbt("parse", "--log-level", "debug", env={**environment, "TALLY_AS_OF": as_of})
         assert result.returncode == 0, result.stdout + result.stderr
         logs.append(result.stdout)
     assert "Starting full parse" in logs[0]

@@ -5,39 +5,25 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, tally_environment
+from conftest import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
-
-DBT = Path(sys.executable).with_name("dbt")
 
 
 @pytest.fixture(scope="module")
 def docs(demo_build, tmp_path_factory) -> dict:
     built = demo_build(7, "duckdb")
     target = tmp_path_factory.mktemp("docs-target")
-    env = tally_environment(
-        {
-            "TALLY_DUCKDB_PATH": str(built.warehouse.duckdb_path),
-            "TALLY_LANDING_DIR": str(built.landing),
-        }
-    )
+    env = {
+        "TALLY_DUCKDB_PATH": str(built.warehouse.duckdb_path),
+        "TALLY_LANDING_DIR": str(built.landing),
+    }
     # parse writes the manifest; docs generate --no-compile adds the catalog of
     # the built tables without compiling every node again.
     for command in (["parse"], ["docs", "generate", "--no-compile"]):
-        result = subprocess.run(
-            [str(DBT), *command, "--target-path", str(target), "--quiet"],
-            cwd=PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        result = run_dbt(*command, "--target-path", str(target), "--quiet", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
     assert (target / "index.html").stat().st_size > 0
     return {

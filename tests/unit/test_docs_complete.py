@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_DIR, tally_environment
+from conftest import run_dbt
 
-DBT = Path(sys.executable).with_name("dbt")
 PACKAGE = "tally"
 DOCUMENTED_TYPES = {"model", "seed", "snapshot", "analysis"}
 # `{% macro name(args) %}` or `{% test name(args) %}` (a generic test, macro test_<name>)
@@ -28,14 +24,7 @@ SIGNATURE = re.compile(r"\{%-?\s*(?:macro|test)\s+\w+\s*\((?P<args>[^)]*)\)", re
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     target = tmp_path_factory.mktemp("dbt-parse")
-    parsed = subprocess.run(
-        [str(DBT), "parse", "--target-path", str(target), "--log-path", str(target)],
-        cwd=PROJECT_DIR,
-        env=tally_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    parsed = run_dbt("parse", "--target-path", str(target), "--log-path", str(target))
     assert parsed.returncode == 0, parsed.stdout + parsed.stderr
     return json.loads((target / "manifest.json").read_text())
 
