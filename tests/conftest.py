@@ -139,28 +139,27 @@ def run_tally(
     (tests/e2e/test_expectations.py) use the demo builds, which validate."""
     if args and args[0] == "build" and not validate:
         args = (*args, "--no-validate")
-    return subprocess.run(
-        [str(TALLY), *args],
-        cwd=PROJECT_DIR,
-        env=tally_environment(env),
-        capture_output=True,
-        text=True,
-        # a stuck command fails the test; the Spark demo build takes 5-9 minutes
-        # on 2 busy cores, so the bound leaves it room
-        timeout=1800,
-    )
+    # a stuck command fails the test; the Spark demo build takes 5-9 minutes
+    # on 2 busy cores, so the bound leaves it room
+    return _run_in_project(TALLY, args, env, timeout=1800)
 
 
 def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs plain `dbt` from the project folder, as an analytics engineer does,
     with the environment of tally_environment(env)."""
+    return _run_in_project(DBT, args, env, timeout=600)
+
+
+def _run_in_project(
+    executable: Path, args: tuple[str, ...], env: dict[str, str] | None, timeout: int
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(DBT), *args],
+        [str(executable), *args],
         cwd=PROJECT_DIR,
         env=tally_environment(env),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
 
 
