@@ -126,3 +126,21 @@ def test_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
     assert "0 files changed" in logs[1], [
         line for line in logs[1].splitlines() if "Partial parsing" in line
     ]
+
+
+def test_dbt_sends_no_usage_statistics(tmp_path):
+    """dbt's anonymous usage statistics are off (dbt_project.yml `flags`): a build
+    sends nothing outside the warehouse and never waits on the network."""
+    result = run_dbt(
+        "parse",
+        "--log-level",
+        "debug",
+        env={
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "running dbt with arguments" in result.stdout, "the debug log was read"
+    sent = [line for line in result.stdout.splitlines() if "Sending event" in line]
+    assert not sent, sent[:3]
