@@ -47,7 +47,7 @@
 
 {#- A duration such as "1 hour" or "2 days" as a SQL interval. -#}
 {% macro interval(duration) -%}
-    {%- if not modules.re.match('^\d+ (minute|hour|day)s?$', duration | string) -%}
+    {%- if not modules.re.match('^\\d+ (minute|hour|day)s?$', duration | string) -%}
         {{ exceptions.raise_compiler_error("Duration '" ~ duration ~ "' must look like '30 minutes', '1 hour' or '2 days'") }}
     {%- endif -%}
     {{ return(adapter.dispatch('interval', 'tally')(duration)) }}

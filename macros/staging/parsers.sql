@@ -31,7 +31,7 @@
 {%- endmacro %}
 
 {% macro _iso_timestamp_pattern() -%}
-    {{ return('(\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](0\d|1[0-5]):[0-5]\d)') }}
+    {{ return('(\\d{3}[1-9]|\\d{2}[1-9]\\d|\\d[1-9]\\d{2}|[1-9]\\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])[T ]([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-](0\\d|1[0-5]):[0-5]\\d)') }}
 {%- endmacro %}
 
 {#- try_cast turns a day outside its month (February 30th) into null. The
@@ -75,7 +75,7 @@
 {% macro spark__parse_iso_timestamp(expression) -%}
     case
         when {{ tally.regex_full_match(expression, tally._iso_timestamp_pattern()) }}
-            then cast(cast(regexp_replace({{ expression }}, {{ tally.sql_string('(\.\d{6})\d+') }}, '$1') as timestamp_ltz) as timestamp_ntz)
+            then cast(cast(regexp_replace({{ expression }}, {{ tally.sql_string('(\\.\\d{6})\\d+') }}, '$1') as timestamp_ltz) as timestamp_ntz)
     end
 {%- endmacro %}
 

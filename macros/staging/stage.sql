@@ -129,7 +129,7 @@ from judged
         currency_{{ column.name }}.currency_code
     {%- elif column.type == 'decimal' -%}
         case
-            when {{ tally.regex_full_match(trimmed, '[+-]?[0-9]{1,14}(\.[0-9]{1,4})?') }}
+            when {{ tally.regex_full_match(trimmed, '[+-]?[0-9]{1,14}(\\.[0-9]{1,4})?') }}
                 then cast({{ trimmed }} as decimal(18, 4))
         end
     {%- elif column.type == 'minor_amount' -%}

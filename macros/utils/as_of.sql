@@ -13,7 +13,7 @@
     {%- if not raw -%}
         {%- set raw = run_started_at.strftime('%Y-%m-%dT%H:%M:%S.%fZ') -%}
     {%- endif -%}
-    {%- set pattern = '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$' -%}
+    {%- set pattern = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?)?(Z|[+-]\\d{2}:\\d{2})?$' -%}
     {%- if not modules.re.match(pattern, raw | string) -%}
         {{ exceptions.raise_compiler_error("as_of '" ~ raw ~ "' is not an ISO 8601 timestamp (e.g. 2026-11-15T00:00:00Z)") }}
     {%- endif -%}
@@ -21,7 +21,7 @@
 {%- endmacro %}
 
 {% macro default__as_of_literal(raw) -%}
-    {%- set has_zone = modules.re.search('(Z|[+-]\d{2}:\d{2})$', raw) -%}
+    {%- set has_zone = modules.re.search('(Z|[+-]\\d{2}:\\d{2})$', raw) -%}
     {%- if has_zone -%}
         cast(cast({{ tally.sql_string(raw) }} as timestamptz) at time zone 'UTC' as timestamp)
     {%- else -%}
@@ -30,7 +30,7 @@
 {%- endmacro %}
 
 {% macro spark__as_of_literal(raw) -%}
-    {%- set has_zone = modules.re.search('(Z|[+-]\d{2}:\d{2})$', raw) -%}
+    {%- set has_zone = modules.re.search('(Z|[+-]\\d{2}:\\d{2})$', raw) -%}
     {%- if has_zone -%}
         cast(cast({{ tally.sql_string(raw) }} as timestamp_ltz) as timestamp_ntz)
     {%- else -%}
