@@ -5,16 +5,9 @@
 -- (null) and an offset capped within a partition. Returns every row only one
 -- way gives.
 {%- set partitions = [(1, 3, 2), (2, 2, 10)] %}
-{%- set offsets = [] %}
-{%- set offset_values = {} %}
-{%- for level in range(4) %}
-{%- do offsets.append(('x' ~ level, 'given.step * least(' ~ 2 ** level ~ ', given.cap)')) %}
-{%- set values = [] %}
-{%- for partition, step, cap in partitions %}
-{%- do values.append(step * ([2 ** level, cap] | min)) %}
-{%- endfor %}
-{%- do offset_values.update({'x' ~ level: values}) %}
-{%- endfor %}
+{%- set rules = [] %}
+{%- for partition, step, cap in partitions %}{% do rules.append((step, cap)) %}{% endfor %}
+{%- set offsets, offset_values = tally.expansion_lookbacks(4, 'given.step', 'given.cap', rules) %}
 with given as (
     {%- for partition, step, cap in partitions %}
     {%- set outer = loop %}

@@ -126,20 +126,13 @@ with_rules as (
 -- are read before the query runs, so every offset's values are known and each is
 -- a lag() of constant offset (see rows_back()). When they cannot be read (a
 -- compile before the series exist), rows_back() reads back its general way.
-{%- set lookbacks = [] %}
-{%- set offset_values = {} %}
 {%- set rules = run_query(
     'select distinct ' ~ tally.integer_divide('window_seconds', 'step_seconds') ~ ', max_expansion_factor from '
     ~ ref('int_channel_series')
 ) if execute and load_relation(ref('int_channel_series')) is not none else none %}
-{%- for level in range(expansion_levels) %}
-{%- do lookbacks.append(('x' ~ level, 'with_rules.window_steps * least(' ~ 2 ** level ~ ', with_rules.max_expansion_factor)')) %}
-{%- set values = [] %}
-{%- for window_steps, max_expansion_factor in (rules.rows if rules else []) %}
-{%- do values.append((window_steps | int) * ([2 ** level, max_expansion_factor | int] | min)) %}
-{%- endfor %}
-{%- do offset_values.update({'x' ~ level: values}) %}
-{%- endfor %}
+{%- set lookbacks, offset_values = tally.expansion_lookbacks(
+    expansion_levels, 'with_rules.window_steps', 'with_rules.max_expansion_factor', rules.rows if rules else []
+) %}
 looked_back as (
     {{ tally.rows_back('with_rules', 'series_id', 'row_index', ['cumulative_attempts', 'cumulative_failures'], lookbacks, offset_values) }}
 ),
