@@ -115,37 +115,37 @@ def test_dbt_compile_works_before_any_build(tmp_path):
     assert "left join with_rules as back_x0" in compiled.read_text()
 
 
-def test_a_new_as_of_keeps_dbt_partial_parsing(tmp_path):
-    """A daily build changes TALLY_AS_OF every day: dbt must not re-parse the
-    models for it (as_of() reads the environment only when it runs)."""
+@pytest.fixture(scope="module")
+def debug_parses(tmp_path_factory) -> list[str]:
+    """The debug output of two `dbt parse` runs of one project, a day apart in
+    as_of: a fresh target folder, then the same folder again."""
+    target = tmp_path_factory.mktemp("debug-parse")
     environment = {
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
+        "DBT_TARGET_PATH": str(target / "target"),
+        "TALLY_DUCKDB_PATH": str(target / "tally.duckdb"),
     }
     logs = []
     for as_of in ("2026-11-14T00:00:00Z", "2026-11-15T00:00:00Z"):
         result = run_dbt("parse", "--log-level", "debug", env={**environment, "TALLY_AS_OF": as_of})
         assert result.returncode == 0, result.stdout + result.stderr
         logs.append(result.stdout)
+    return logs
+
+
+def test_a_new_as_of_keeps_dbt_partial_parsing(debug_parses):
+    """A daily build changes TALLY_AS_OF every day: dbt must not re-parse the
+    models for it (as_of() reads the environment only when it runs)."""
+    logs = debug_parses
     assert "Starting full parse" in logs[0]
     assert "0 files changed" in logs[1], [
         line for line in logs[1].splitlines() if "Partial parsing" in line
     ]
 
 
-def test_dbt_sends_no_usage_statistics(tmp_path):
+def test_dbt_sends_no_usage_statistics(debug_parses):
     """dbt's anonymous usage statistics are off (dbt_project.yml `flags`): a build
     sends nothing outside the warehouse and never waits on the network."""
-    result = run_dbt(
-        "parse",
-        "--log-level",
-        "debug",
-        env={
-            "DBT_TARGET_PATH": str(tmp_path / "target"),
-            "TALLY_DUCKDB_PATH": str(tmp_path / "tally.duckdb"),
-        },
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "running dbt with arguments" in result.stdout, "the debug log was read"
-    sent = [line for line in result.stdout.splitlines() if "Sending event" in line]
+    output = debug_parses[0]
+    assert "running dbt with arguments" in output, "the debug log was read"
+    sent = [line for line in output.splitlines() if "Sending event" in line]
     assert not sent, sent[:3]
