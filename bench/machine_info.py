@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -24,3 +25,24 @@ def machine() -> dict:
         "duckdb": duckdb.__version__,
         "dbt_core": dbt.version.__version__,
     }
+
+
+def filesystem(path: Path) -> str | None:
+    """The type of the filesystem holding `path` (ext4, xfs, btrfs, tmpfs...), from
+    the longest mount point above it in /proc/mounts; None where there is none.
+    It decides what publishing the DuckDB file costs: a clone or a byte copy."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    resolved = str(Path(path).resolve())
+    best, kind = "", None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind

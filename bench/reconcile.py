@@ -386,6 +386,7 @@ class Size:
                     for name in good[0]["per_model_s"]
                 }
                 row["models_median_s"] = round(statistics.median(r["models_s"] for r in good), 4)
+                row["published"] = sorted({r["published"] for r in good if r.get("published")})
                 row["db_size_mb"] = round(good[-1]["db_size_mb"])
             if "load_s" in good[0]:
                 row["load_to_frames_median_s"] = round(
@@ -494,7 +495,9 @@ def write_markdown(report: dict, path: Path) -> None:
         f"({m['platform']}); load average at start {m['load_average_start']}, at end "
         f"{m.get('load_average_end')} (the machine is shared: compare ratios within this "
         "run, not seconds across runs). DuckDB "
-        f"{m['duckdb']}, dbt-core {m['dbt_core']}; peers {m['peers'] or 'not installed'}.",
+        f"{m['duckdb']}, dbt-core {m['dbt_core']}; peers {m['peers'] or 'not installed'}. "
+        f"Work folder on {m.get('work_filesystem') or 'an unrecorded filesystem'} (publishing "
+        "the DuckDB file is a clone on XFS and Btrfs, a byte copy elsewhere).",
         "",
         "Times exclude interpreter start-up and imports; `rows/s` counts both sides "
         "(2 × N / median). RSS: peak resident set of the tool's own process (imports "
@@ -532,7 +535,10 @@ def write_markdown(report: dict, path: Path) -> None:
         if r["tool"] in ("tally", "tally_incremental") and r.get("per_model_median_s"):
             lines.append(f"### {r['tool']} at N = {r['n_per_side']:,}")
             lines.append("")
-            lines.append(f"- phases (s): {r['phases_median_s']}")
+            lines.append(
+                f"- phases (s): {r['phases_median_s']}; published: "
+                + (", ".join(r.get("published") or []) or "not recorded")
+            )
             models = sorted(r["per_model_median_s"].items(), key=lambda kv: -kv[1])
             lines.append("- models (s): " + ", ".join(f"{k} {v}" for k, v in models))
             if r.get("ratio_to_full_build") is not None:
@@ -626,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": [],
     }
     root = Path(tempfile.mkdtemp(prefix="tally-bench-recon-"))
+    report["machine"]["work_filesystem"] = machine_info.filesystem(root)
     target_path = root / "target"  # one dbt target folder per size and tool
     try:
         for n in sizes:

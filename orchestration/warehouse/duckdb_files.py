@@ -6,10 +6,10 @@ never leave half-written marts for readers. So dbt builds a working copy
 file next to the published one and renaming it over (atomic on one filesystem).
 Readers (BI, report, alerts) open the published file and never block a build.
 
-On a filesystem that shares blocks between files (XFS with reflink, Btrfs, ZFS
-2.2+ with block cloning) the copy is a clone: it takes a moment whatever the
-file's size, and space is used only by the blocks the next build rewrites.
-Elsewhere (ext4, tmpfs) it is a byte copy.
+On a filesystem that shares blocks between files (XFS with reflink, Btrfs), the
+copy is a clone: it takes a moment whatever the file's size, and new space is
+used only by the blocks the next build rewrites. Elsewhere (ext4, tmpfs) it is a
+byte copy.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR / "bench"))
 
+import machine_info  # noqa: E402
 import reconcile  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -28,6 +31,11 @@ def test_quick_run_writes_exact_results(tmp_path, capsys):
     assert code == 0, capsys.readouterr().out[-2000:]
     report = json.loads(out.read_text())
     assert {"cpus", "load_average_start", "load_average_end"} <= report["machine"].keys()
+    # what publishing the DuckDB file costs depends on it (clone or byte copy)
+    work_filesystem = report["machine"]["work_filesystem"]
+    assert work_filesystem and work_filesystem == machine_info.filesystem(
+        Path(tempfile.gettempdir())
+    )
     results = report["results"]
     assert {r["tool"] for r in results} == {"floor", "handwritten_duckdb"}
     for row in results:
