@@ -19,6 +19,7 @@ from conftest import (
     assert_breaks_follow_the_log,
     build_ok,
     query,
+    run_build,
     run_tally,
     tally_environment,
     write_csv,
@@ -82,6 +83,24 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def assert_join_planning_restored(log: str) -> None:
+    """Each incremental reconciliation turns DuckDB's build_side_probe_side
+    optimizer off for its own query (macros/engine/join_planning.sql) and its
+    post-hook turns it on again, before the next node runs."""
+    changes, node = [], None  # (node, value) of each change, in the order run
+    for line in log.splitlines():
+        node = (re.search(r"On ([\w.]+): ", line) or [None, node])[1]
+        change = re.search(r"set disabled_optimizers = '([a-z_]*)'", line)
+        if change:
+            changes.append((node, change[1]))
+    assert ("model.tally.recon_payments_psp", "build_side_probe_side") in changes, changes
+    for index, (node, value) in enumerate(changes):
+        # off, then on again by the same model
+        assert value == ("build_side_probe_side" if index % 2 == 0 else ""), changes
+        assert node == changes[index - index % 2][0], changes
+    assert len(changes) % 2 == 0, changes
+
+
 def kill_midway(landing: Path, database: Path, day: int) -> None:
     """Starts a build and SIGKILLs it once dbt is writing staging tables."""
     process = subprocess.Popen(
@@ -121,7 +140,12 @@ def test_daily_builds_equal_a_full_refresh_and_survive_a_kill(source, tmp_path):
     first = build(landing, database, 4)
     assert "Landing: " in first and "new file(s) loaded" in first
     deliver(source, landing, 6)
-    build(landing, database, 6)
+    logs = tmp_path / "logs"  # dbt's debug log of this daily build
+    built = run_build(
+        landing, database, as_of(6), env={"DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_PATH": str(logs)}
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert_join_planning_restored((logs / "dbt.log").read_text())
     day_six = snapshot(database)
 
     # day 8: killed while staging; the published marts are still day 6's
