@@ -83,26 +83,21 @@ def _tally(config: dict) -> dict:
     from orchestration.settings import Settings
 
     phases: dict[str, float] = {}
+    returned: dict[str, object] = {}  # each phase's last result (publish: "cloned 5,800 MB")
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
             started = time.perf_counter()
             try:
-                return function(*args, **kwargs)
+                returned[name] = function(*args, **kwargs)
+                return returned[name]
             finally:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
 
         return wrapper
 
     build_module.prepare_working_copy = timed("working_copy_s", build_module.prepare_working_copy)
-    publish = build_module.publish
-    published: list[str] = []  # what publishing did: "cloned 5,800 MB" or "copied ..."
-
-    def publish_and_note(*args):
-        published.append(publish(*args))
-        return published[-1]
-
-    build_module.publish = timed("publish_s", publish_and_note)
+    build_module.publish = timed("publish_s", build_module.publish)
     build_module.run_dbt = timed("dbt_s", build_module.run_dbt)
     settings = Settings.from_env(
         landing_dir=config["landing"], duckdb_path=config["db"], as_of=config["as_of"]
@@ -140,7 +135,7 @@ def _tally(config: dict) -> dict:
         "models_s": sum(models.values()),
         "per_model_s": {name: round(value, 3) for name, value in models.items()},
         "phases_s": {name: round(value, 3) for name, value in phases.items()},
-        "published": published[-1] if published else None,
+        "published": returned.get("publish_s"),
         "db_size_mb": Path(config["db"]).stat().st_size / 2**20,
     }
 

@@ -5,38 +5,26 @@
     materialized CTE and estimates it larger than a filtered side, so its
     build_side_probe_side optimizer puts the whole side into the hash table (0.9 s
     at 10M rows) instead of the keys (0.2 s). reconcile() calls
-    plan_few_keys_first() while it compiles its incremental query: the optimizer
-    is off while that query runs, so each join keeps the written order, the small
-    set built and the large one probed. restore_join_planning(), the
-    reconciliation's post-hook, turns it on again. The rows are the same either
+    plan_few_keys_first(true) while it compiles its incremental query: the
+    optimizer is off while that query runs, so each join keeps the written order,
+    the small set built and the large one probed. Its post-hook,
+    plan_few_keys_first(false), turns it on again. The rows are the same either
     way; only the plan differs. A warehouse whose profile already sets
     `disabled_optimizers` is left as it is. Other engines: nothing. -#}
-{% macro plan_few_keys_first() -%}
-    {{ return(adapter.dispatch('plan_few_keys_first', 'tally')()) }}
+{% macro plan_few_keys_first(enabled) -%}
+    {{ return(adapter.dispatch('plan_few_keys_first', 'tally')(enabled)) }}
 {%- endmacro %}
 
-{% macro default__plan_few_keys_first() -%}
+{% macro default__plan_few_keys_first(enabled) -%}
 {%- endmacro %}
 
-{% macro duckdb__plan_few_keys_first() -%}
-    {%- if execute and tally._duckdb_disabled_optimizers() == '' -%}
-        {%- do run_query("set disabled_optimizers = 'build_side_probe_side'") -%}
+{% macro duckdb__plan_few_keys_first(enabled) -%}
+    {%- if execute -%}
+        {%- set disabled = run_query("select current_setting('disabled_optimizers')").columns[0].values()[0] -%}
+        {%- if enabled and disabled == '' -%}
+            {%- do run_query("set disabled_optimizers = 'build_side_probe_side'") -%}
+        {%- elif not enabled and disabled == 'build_side_probe_side' -%}
+            {%- do run_query("set disabled_optimizers = ''") -%}
+        {%- endif -%}
     {%- endif -%}
-{%- endmacro %}
-
-{% macro restore_join_planning() -%}
-    {{ return(adapter.dispatch('restore_join_planning', 'tally')()) }}
-{%- endmacro %}
-
-{% macro default__restore_join_planning() -%}
-{%- endmacro %}
-
-{% macro duckdb__restore_join_planning() -%}
-    {%- if execute and tally._duckdb_disabled_optimizers() == 'build_side_probe_side' -%}
-    set disabled_optimizers = ''
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro _duckdb_disabled_optimizers() -%}
-    {{ return(run_query("select current_setting('disabled_optimizers')").columns[0].values()[0]) }}
 {%- endmacro %}

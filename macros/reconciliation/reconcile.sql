@@ -33,10 +33,10 @@
     {%- set has_amount = spec.left.get('amount') or spec.right.get('amount') -%}
     {%- set spec_hash = local_md5(tojson(spec, sort_keys=true)) -%}
     {{ config(**tally.replaced_by_key('record_key')) }}
-    {{ config(post_hook=['{{ tally.restore_join_planning() }}']) }}
+    {{ config(post_hook=['{% do tally.plan_few_keys_first(false) %}']) }}
     {%- set rebuild = tally._recon_rebuild_needed(left, right, spec_hash) -%}
     {%- set incremental = is_incremental() and not rebuild -%}
-    {%- if incremental %}{% do tally.plan_few_keys_first() %}{% endif -%}
+    {%- if incremental %}{% do tally.plan_few_keys_first(true) %}{% endif -%}
 
 with
 {%- if incremental %}
