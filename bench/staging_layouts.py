@@ -35,12 +35,14 @@ def statements(base_sql: str, stg_sql: str, base_relation: str) -> list[tuple[st
     if base_relation not in stg_sql:
         raise SystemExit(f"the stg_ SQL does not read {base_relation}: compile a full refresh")
     stg_from_table = stg_sql.replace(base_relation, BASE_TABLE)
-    parsed_once = re.sub(
+    parsed_once, found = re.subn(
         r"^\s*with\s",
         lambda _: f"with parsed as materialized ({base_sql}),\n",
         stg_sql.replace(base_relation, "parsed"),
         count=1,
     )
+    if not found:
+        raise SystemExit("the stg_ SQL does not start with a WITH clause")
     rejects = "_source_row is null or quarantine_reason is not null"
     clean = "_source_row is not null and quarantine_reason is null"
     return [

@@ -95,3 +95,5 @@ def test_every_layout_gives_the_stg_rows_and_the_warehouse_is_left_alone(
 def test_stg_sql_that_does_not_read_the_base_model_is_refused():
     with pytest.raises(SystemExit, match="does not read"):
         staging_layouts.statements(BASE_SQL, "select 1", BASE)
+    with pytest.raises(SystemExit, match="WITH clause"):
+        staging_layouts.statements(BASE_SQL, f"select * from {BASE}", BASE)
