@@ -41,10 +41,9 @@ TALLY = Path(sys.executable).with_name("tally")
 RESULTS = PROJECT_DIR / "bench" / "results" / "incremental.json"
 START = date(2026, 9, 1)
 DAYS = 61
-# models of the reconciliation path: landing, staging, side preparation,
+# models of the reconciliation path: staging, side preparation,
 # reconciliations, history and the reconciliation marts
 RECON_PATH_PREFIXES = (
-    "raw_",
     "base_",
     "stg_",
     "int_recon",

@@ -7,8 +7,8 @@ from a venv of its own.
 from __future__ import annotations
 
 # The landing tables Tally's staging reads, as `tally build` loads them.
-PAYMENTS = "landing.raw_payments__payments"
-SETTLEMENTS = "landing.raw_psp__settlements"
+PAYMENTS = "landing.payments__payments"
+SETTLEMENTS = "landing.psp__settlements"
 
 # The floor: one scan of both tables, a count and a sum of the parsed amount.
 FLOOR_SQL = f"""

@@ -79,7 +79,9 @@ SELECTION = " ".join(
         "fct_recon_window_summary",
     ]
 )
-LANDING_MODELS = "raw_payments__payments raw_psp__settlements"
+# the landing tables load in the on-run-start hook of any dbt build: selecting
+# one small seed loads them and builds nothing else of the warehouse
+LANDING_MODELS = "currencies"
 WARM_UP_MODEL = "hist_recon_builds"
 
 DUCKDB_TOOLS = ["floor", "handwritten_duckdb", "tally", "tally_incremental"]
@@ -238,7 +240,7 @@ class Size:
             with duckdb.connect(str(self.peers_db)) as connection:
                 connection.execute(f"attach '{self.loaded}' as loaded (read_only)")
                 connection.execute(
-                    recon_sql.PEERS_TABLES_SQL.replace("landing.raw_", "loaded.landing.raw_")
+                    recon_sql.PEERS_TABLES_SQL.replace("landing.", "loaded.landing.")
                 )
         if "tally_incremental" in self.tools:
             self._prepare_incremental()

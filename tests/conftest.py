@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from odd_files import add_odd_files
 
 # Property tests (tests/property) build with dbt for every example: `ci` (the
 # default) runs a few and reports a failing example as found (shrinking it
@@ -412,6 +413,8 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     Great Expectations checkpoint included.
 
     Every target builds the same landing files, so their marts can be compared.
+    Seed 7 (the one every engine builds) also holds odd files shaped like real
+    exports (tests/odd_files.py), recorded in its manifest under `odd_files`.
     """
     landings: dict[int, Path] = {}
     builds: dict[tuple[int, str], Demo] = {}
@@ -421,6 +424,8 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
             landing = tmp_path_factory.mktemp(f"demo{seed}") / "landing"
             generated = run_tally("generate", "--out", str(landing), "--seed", str(seed))
             assert generated.returncode == 0, generated.stderr
+            if seed == 7:
+                add_odd_files(landing)
             landings[seed] = landing
         if (seed, target) not in builds:
             landing = landings[seed]

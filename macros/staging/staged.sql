@@ -128,7 +128,7 @@ select * from renamed
     not materialized
 {%- endmacro %}
 
-{#- Rows of a landing (raw_) or parsed (base_) table that belong to each file's
+{#- Rows of a landing table (a source) or a parsed (base_) table that belong to each file's
     latest loaded version: what the landing folder holds now (version markers
     left out). -#}
 {% macro current_rows(relation) -%}

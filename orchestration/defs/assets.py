@@ -8,7 +8,6 @@ failed build fails the run with the errors while the last good marts stay.
 """
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -34,13 +33,13 @@ from orchestration.build import BuildError, BuildResult, build
 from orchestration.defs.checks import check_results, check_spec_for_test
 from orchestration.defs.project import TallyResource, load_manifest, tally_project
 from orchestration.settings import Settings
+from orchestration.warehouse.landing_files import LOADER
 from orchestration.warehouse.marts import MartsUnavailable, read_rows
 
 LANDING_GROUP = "landing_files"
 # One build at a time on a DuckDB file: `dagster dev` (see Makefile) limits this
 # pool to 1, and the build itself takes a file lock.
 WAREHOUSE_POOL = "tally_warehouse"
-_LANDING_MODEL = re.compile(r"raw_(?P<service>\w+?)__(?P<table>\w+)")
 
 RECON_RUNS_SQL = """
 select recon_name, recon_outcome, recon_seconds, broken_windows, open_breaks,
@@ -52,12 +51,10 @@ order by recon_name
 
 
 def landing_table(props: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(service, table) of a landing model `models/landing/<service>/raw_<service>__<table>`."""
-    fqn = props.get("fqn") or []
-    if props.get("resource_type") != "model" or len(fqn) < 3 or fqn[1] != "landing":
+    """(service, table) of a landing table: a dbt source that Tally loads (`loader: tally`)."""
+    if props.get("resource_type") != "source" or props.get("loader") != LOADER:
         return None
-    match = _LANDING_MODEL.fullmatch(props["name"])
-    return (match["service"], match["table"]) if match else None
+    return props["source_name"], props["name"]
 
 
 def landing_key(service: str, table: str) -> AssetKey:
@@ -79,12 +76,13 @@ class TallyTranslator(DagsterDbtTranslator):
         owner = (meta.get("tally") or {}).get("owner")
         return [f"team:{owner}"] if owner else None
 
-    def get_asset_spec(self, manifest, unique_id, project) -> AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        table = landing_table(self.get_resource_props(manifest, unique_id))
-        if table:
-            spec = spec.merge_attributes(deps=[landing_key(*table)])
-        return spec
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """Every source is something the landing loader writes: the landing
+        tables and its own bookkeeping of the folders (ignored files)."""
+        if dbt_resource_props.get("resource_type") == "source":
+            props = dbt_resource_props
+            return landing_key(props["source_name"], props["name"])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
@@ -97,7 +95,7 @@ translator = TallyTranslator(DagsterDbtTranslatorSettings(enable_code_references
 def landing_specs(manifest: Mapping[str, Any]) -> list[AssetSpec]:
     """One external asset per landing table: the CSV files services deliver."""
     specs = {}
-    for props in manifest["nodes"].values():
+    for props in manifest["sources"].values():
         table = landing_table(props)
         if table is None:
             continue

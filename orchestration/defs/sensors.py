@@ -4,6 +4,7 @@ run pages the platform owner."""
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,20 +22,21 @@ from dagster import (
 from orchestration.alerts.run import report_run_failure, run_alerts
 from orchestration.defs.assets import landing_table, translator
 from orchestration.defs.project import TallyResource, tally_project
+from orchestration.warehouse.landing_files import ignored_reason
 
 FileState = dict[str, list[int]]  # relative path -> [mtime_ns, size]
 
 
 def landing_lineage(manifest: Mapping[str, Any]) -> dict[str, list[AssetKey]]:
-    """service -> every dbt asset downstream of its landing models (inclusive)."""
+    """service -> every dbt asset downstream of its landing tables."""
     child_map = manifest.get("child_map") or {}
     lineage: dict[str, set[str]] = {}
-    for unique_id, props in manifest["nodes"].items():
+    for unique_id, props in manifest["sources"].items():
         table = landing_table(props)
         if table is None:
             continue
         seen = lineage.setdefault(table[0], set())
-        queue = [unique_id]
+        queue = list(child_map.get(unique_id, []))
         while queue:
             node = queue.pop()
             if node in seen or not node.startswith(("model.", "seed.", "snapshot.")):
@@ -51,19 +53,22 @@ def landing_lineage(manifest: Mapping[str, Any]) -> dict[str, list[AssetKey]]:
 
 
 def landing_tables(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return sorted({t for p in manifest["nodes"].values() if (t := landing_table(p)) is not None})
+    return sorted({t for p in manifest["sources"].values() if (t := landing_table(p)) is not None})
 
 
 def scan_landing(landing_dir: Path, tables: list[tuple[str, str]]) -> FileState:
-    """mtime and size of every CSV file of every landing table."""
+    """mtime and size of every entry of every landing table's folder that a build
+    would read (the landing rules; nothing is opened or followed here)."""
     state: FileState = {}
     for service, table in tables:
         folder = landing_dir / service / table
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.csv")):
-            stat = path.stat()
-            state[f"{service}/{table}/{path.name}"] = [stat.st_mtime_ns, stat.st_size]
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+            if ignored_reason(entry.name, entry.is_dir(follow_symlinks=False)) is not None:
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            state[f"{service}/{table}/{entry.name}"] = [stat.st_mtime_ns, stat.st_size]
     return state
 
 

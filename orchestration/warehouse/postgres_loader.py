@@ -1,13 +1,15 @@
 """Loads landing files into PostgreSQL with COPY, before dbt runs.
 
 PostgreSQL cannot read the client's files: this loader streams each new or
-changed file (see landing_files.py for which, and the bookkeeping rows) with
-`COPY ... FROM STDIN` into `landing_load.<service>__<table>`. Each table loads
-in one transaction, so a killed build leaves no half-loaded file behind.
+changed file (landing_files.py decides which, and keeps the bookkeeping rows)
+with `COPY ... FROM STDIN` into the landing table `landing.<service>__<table>`.
+Each table loads in one transaction, so a killed build leaves no half-loaded
+file behind.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Callable, Iterable
 from contextlib import closing
@@ -19,13 +21,16 @@ from orchestration.settings import Settings
 from orchestration.warehouse.landing_files import (
     RACY_SECONDS,
     SCHEMA,
+    STILL_WRITING,
     FileVersion,
+    Ignored,
     LandingError,
     LandingTable,
     NewVersion,
-    checked_header,
     landing_tables,
-    new_versions,
+    plan_table,
+    settle_seconds,
+    versions_from_rows,
 )
 from orchestration.warehouse.sql import quote_identifier
 
@@ -52,14 +57,23 @@ def load(
     """Loads every new or changed landing file; returns the number of file versions loaded."""
     import psycopg2
 
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    started = datetime.now(UTC)
+    loaded_at = started.replace(tzinfo=None)
+    settle = settle_seconds()
     versions = 0
     with closing(psycopg2.connect(**settings.postgres.connect_args())) as connection:
         for table in tables:
             with connection:  # one transaction per table
                 with connection.cursor() as cursor:
                     versions += _load_table(
-                        cursor, settings.landing_dir, table, loaded_at, reset=reset, echo=echo
+                        cursor,
+                        settings.landing_dir,
+                        table,
+                        loaded_at,
+                        reset=reset,
+                        echo=echo,
+                        started=started,
+                        settle=settle,
                     )
     return versions
 
@@ -72,6 +86,8 @@ def _load_table(
     *,
     reset: bool,
     echo: Callable[[str], None],
+    started: datetime | None = None,
+    settle: float = 0,
 ) -> int:
     target = f"{SCHEMA}.{quote_identifier(table.name)}"
     cursor.execute(f"create schema if not exists {SCHEMA}")
@@ -84,13 +100,48 @@ def _load_table(
     previous = _loaded_versions(cursor, target)
     cursor.execute(f"select coalesce(max(_load_id), 0) + 1 from {target}")
     load_id = cursor.fetchone()[0]
-    versions = new_versions(landing, table, previous, echo)
-    for new in versions:
+    plan = plan_table(landing, table, previous, started_at=started, settle_seconds=settle)
+    for note in plan.notes:
+        echo(f"Tally: {note}")
+    ignored = list(plan.ignored)
+    loaded = 0
+    for new in plan.versions:
         version = (new.relative, new.size, new.modified_at, new.checksum, load_id, loaded_at)
+        cursor.execute("savepoint tally_version")
         _insert_marker(cursor, target, version)
-        if new.path is not None:
-            _copy_file(cursor, target, table, new, version, echo)
-    return len(versions)
+        if new.path is not None and new.header is not None:
+            _copy_file(cursor, target, table, new, version)
+        if new.changed_since_planned():
+            cursor.execute("rollback to savepoint tally_version")
+            ignored.append(Ignored(new.relative, STILL_WRITING))
+            continue
+        loaded += 1
+    _record_ignored(cursor, table, ignored, loaded_at, echo)
+    return loaded
+
+
+def _record_ignored(
+    cursor: Any,
+    table: LandingTable,
+    ignored: list[Ignored],
+    seen_at: datetime,
+    echo: Callable[[str], None],
+) -> None:
+    """Replaces the table's entries in `landing.ignored_files` with this build's."""
+    cursor.execute(
+        f"create table if not exists {SCHEMA}.ignored_files (service text, table_name text, "
+        "source_file text, reason text, seen_at timestamp)"
+    )
+    cursor.execute(
+        f"delete from {SCHEMA}.ignored_files where service = %s and table_name = %s",
+        (table.service, table.table),
+    )
+    for item in ignored:
+        echo(f"Tally: ignored {item.relative}: {item.reason}")
+        cursor.execute(
+            f"insert into {SCHEMA}.ignored_files values (%s, %s, %s, %s, %s)",
+            (table.service, table.table, item.relative, item.reason, seen_at),
+        )
 
 
 def _loaded_versions(cursor: Any, target: str) -> dict[str, FileVersion]:
@@ -100,11 +151,7 @@ def _loaded_versions(cursor: Any, target: str) -> dict[str, FileVersion]:
         f"_source_modified_at >= _loaded_at - interval '{RACY_SECONDS} seconds' "
         f"from {target} where _source_row is null order by _source_file, _load_id desc"
     )
-    return {
-        file: FileVersion(size, modified_at, checksum, bool(racy))
-        for file, size, modified_at, checksum, racy in cursor.fetchall()
-        if checksum is not None
-    }
+    return versions_from_rows(cursor.fetchall())
 
 
 def _insert_marker(cursor: Any, target: str, version: tuple[Any, ...]) -> None:
@@ -121,17 +168,14 @@ def _copy_file(
     table: LandingTable,
     new: NewVersion,
     version: tuple[Any, ...],
-    echo: Callable[[str], None],
 ) -> None:
     import psycopg2
 
     path = new.path
-    header = checked_header(new, table, echo)
-    if header is None:
-        return
-    # Every header name becomes a text column of a scratch table, in file order;
-    # names are quoted identifiers, never SQL. The identity column numbers the
-    # data rows in the order COPY reads them.
+    header = list(new.header or ())
+    # Every column of the file becomes a text column of a scratch table, in file
+    # order, named by position. The identity column numbers the data rows in the
+    # order COPY reads them.
     scratch = [f"_c{position}" for position in range(len(header))]
     cursor.execute("drop table if exists _tally_copy")
     cursor.execute(
@@ -146,7 +190,7 @@ def _copy_file(
     )
     cursor.execute("savepoint tally_copy")
     try:
-        with path.open("rb") as handle:
+        with gzip.open(path, "rb") if new.compressed else path.open("rb") as handle:
             cursor.copy_expert(statement, handle, size=1 << 20)
     except psycopg2.Error as error:
         cursor.execute("rollback to savepoint tally_copy")
@@ -154,7 +198,8 @@ def _copy_file(
         where = re.search(r"line (\d+)", getattr(error.diag, "context", None) or "")
         place = f" at line {where.group(1)}" if where else ""
         raise LandingError(
-            f"Landing file {path} is not valid CSV{place}: {detail[0] if detail else error} "
+            f"Landing file {new.path} is not valid CSV{place}: "
+            f"{_without_data(detail[0] if detail else str(error))} "
             "(expected UTF-8, a header row, comma separators and RFC 4180 quoting)"
         ) from None
     selected = ", ".join(f"_c{header.index(column)}" for column in table.columns)
@@ -166,3 +211,8 @@ def _copy_file(
         version,
     )
     cursor.execute("drop table _tally_copy")
+
+
+def _without_data(message: str) -> str:
+    """PostgreSQL's COPY error without the quoted text of the file it may carry."""
+    return re.sub(r'(?s):\s*".*', "", message).strip()

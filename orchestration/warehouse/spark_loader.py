@@ -1,17 +1,22 @@
 """Loads landing files into Spark with Spark's own CSV reader, before dbt runs.
 
-Each new or changed file (see landing_files.py for which, and the bookkeeping
-rows) is read by Spark (`multiLine`, RFC 4180 quoting, FAILFAST) with every
-column as a string, numbered in file order (`_source_row`, 1-based data row)
-and appended with its version marker to the Parquet table
-`landing_load.<service>__<table>`. A table's new versions are written by one
-Spark job, whose output is committed at its end: a killed build leaves no
-half-loaded file behind. An empty value, quoted or not, is NULL, as on DuckDB
-and PostgreSQL.
+Each new or changed file (landing_files.py decides which, and keeps the
+bookkeeping rows) is read by Spark (`multiLine`, RFC 4180 quoting, FAILFAST)
+with every column as a string, numbered in file order (`_source_row`, 1-based
+data row) and appended with its version marker to the Parquet landing table
+`landing.<service>__<table>`. Spark's reader expands `* ? [ ] { } \\` in
+paths and decides on decompression by the name's case-sensitive ending, so it
+is handed a link with a plain name (`f<n>.csv` or `f<n>.csv.gz`) to each exact
+file instead. A table's new versions are written by one Spark job, once the
+files that changed while being read have been left out: a killed build leaves
+no half-loaded file behind. An empty value, quoted or not, is NULL, as on
+DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +26,18 @@ from orchestration.settings import Settings
 from orchestration.warehouse.landing_files import (
     RACY_SECONDS,
     SCHEMA,
+    STILL_WRITING,
     FileVersion,
+    Ignored,
     LandingError,
     LandingTable,
     NewVersion,
-    checked_header,
     invalid_csv_line,
-    new_versions,
+    plan_table,
+    settle_seconds,
+    versions_from_rows,
 )
+from orchestration.warehouse.spark_session import scratch_dir
 
 META_COLUMNS = (
     ("_source_file", "string"),
@@ -38,6 +47,9 @@ META_COLUMNS = (
     ("_source_checksum", "string"),
     ("_load_id", "bigint"),
     ("_loaded_at", "timestamp"),
+)
+IGNORED_COLUMNS = (
+    "service string, table_name string, source_file string, reason string, seen_at timestamp"
 )
 
 
@@ -55,13 +67,30 @@ def load(
     echo: Callable[[str], None] = print,
 ) -> int:
     """Loads every new or changed landing file; returns the number of file versions loaded."""
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    started = datetime.now(UTC)
+    loaded_at = started.replace(tzinfo=None)
+    settle = settle_seconds()
     spark.sql(f"create database if not exists {SCHEMA}")
     versions = 0
+    ignored: list[tuple[LandingTable, Ignored]] = []
+    links = scratch_dir(settings) / "landing-links"
+    links.mkdir(parents=True, exist_ok=True)
     for table in tables:
-        versions += _load_table(
-            spark, settings.landing_dir, table, loaded_at, reset=reset, echo=echo
-        )
+        with tempfile.TemporaryDirectory(dir=links) as folder:
+            count, left_out = _load_table(
+                spark,
+                settings.landing_dir,
+                table,
+                loaded_at,
+                reset=reset,
+                echo=echo,
+                started=started,
+                settle=settle,
+                links=Path(folder),
+            )
+        versions += count
+        ignored += [(table, item) for item in left_out]
+    _record_ignored(spark, ignored, loaded_at, echo)
     return versions
 
 
@@ -73,7 +102,10 @@ def _load_table(
     *,
     reset: bool,
     echo: Callable[[str], None],
-) -> int:
+    started: datetime,
+    settle: float,
+    links: Path,
+) -> tuple[int, list[Ignored]]:
     target = f"{SCHEMA}.{quote(table.name)}"
     if reset:
         spark.sql(f"drop table if exists {target}")
@@ -82,28 +114,61 @@ def _load_table(
     spark.sql(f"create table if not exists {target} ({', '.join(columns)}) using parquet")
     previous, last_load_id = _loaded_versions(spark, target)
     load_id = last_load_id + 1
-    versions = new_versions(landing, table, previous, echo)
+    plan = plan_table(landing, table, previous, started_at=started, settle_seconds=settle)
+    for note in plan.notes:
+        echo(f"Tally: {note}")
+    versions = plan.versions
     if not versions:
-        return 0
+        return 0, list(plan.ignored)
     frames = [_markers(spark, table, versions, load_id, loaded_at)]
     # the files that share a header are read together, by one Spark read
     by_header: dict[tuple[str, ...], list[NewVersion]] = {}
     for new in versions:
-        if new.path is not None:
-            header = checked_header(new, table, echo)
-            if header is not None:
-                by_header.setdefault(tuple(header), []).append(new)
-    for header, files in by_header.items():
-        frames.append(_rows(spark, table, files, list(header), load_id, loaded_at))
+        if new.path is not None and new.header is not None:
+            by_header.setdefault(new.header, []).append(new)
+    for number, (header, files) in enumerate(by_header.items()):
+        frames.append(
+            _rows(spark, table, files, list(header), load_id, loaded_at, links / str(number))
+        )
     combined = frames[0]
     for frame in frames[1:]:
         combined = combined.unionByName(frame)
     ordered = [name for name, _ in META_COLUMNS] + list(table.columns)
     try:
-        combined.select(*ordered).write.insertInto(f"{SCHEMA}.{table.name}")
+        from pyspark import StorageLevel
+
+        # read every file once, then leave out those that changed meanwhile
+        staged = combined.select(*ordered).persist(StorageLevel.DISK_ONLY)
+        staged.count()
+        changed = [new.relative for new in versions if new.changed_since_planned()]
+        if changed:
+            from pyspark.sql import functions as F
+
+            staged = staged.where(~F.col("_source_file").isin(changed))
+        staged.write.insertInto(f"{SCHEMA}.{table.name}")
     except Exception as error:
         raise _invalid_file(versions, error) from None
-    return len(versions)
+    finally:
+        shutil.rmtree(links, ignore_errors=True)
+    still = [Ignored(relative, STILL_WRITING) for relative in changed]
+    return len(versions) - len(changed), list(plan.ignored) + still
+
+
+def _record_ignored(
+    spark: Any,
+    ignored: list[tuple[LandingTable, Ignored]],
+    seen_at: datetime,
+    echo: Callable[[str], None],
+) -> None:
+    """Replaces `landing.ignored_files` with this build's ignored entries."""
+    for _table, item in ignored:
+        echo(f"Tally: ignored {item.relative}: {item.reason}")
+    rows = [(t.service, t.table, item.relative, item.reason, seen_at) for t, item in ignored]
+    spark.sql(
+        f"create table if not exists {SCHEMA}.ignored_files ({IGNORED_COLUMNS}) using parquet"
+    )
+    frame = spark.createDataFrame(rows, IGNORED_COLUMNS.replace("timestamp", "timestamp_ntz"))
+    frame.write.insertInto(f"{SCHEMA}.ignored_files", overwrite=True)
 
 
 def _loaded_versions(spark: Any, target: str) -> tuple[dict[str, FileVersion], int]:
@@ -117,11 +182,7 @@ def _loaded_versions(spark: Any, target: str) -> tuple[dict[str, FileVersion], i
         "as version_rank, max(_load_id) over () as last_load_id "
         f"from {target} where _source_row is null) where version_rank = 1"
     ).collect()
-    versions = {
-        file: FileVersion(size, modified_at, checksum, bool(racy))
-        for file, size, modified_at, checksum, racy, _ in rows
-        if checksum is not None
-    }
+    versions = versions_from_rows(row[:5] for row in rows)
     return versions, max((row[5] for row in rows), default=0)
 
 
@@ -163,22 +224,30 @@ def _rows(
     header: list[str],
     load_id: int,
     loaded_at: datetime,
+    links: Path,
 ) -> Any:
     """The data rows of `files` (all with this header), read by Spark in one
     read, every column a string, each row numbered in its file's order.
 
-    The columns are named from `header` (the names checked_header() read, in the
-    file's order) and typed string up front, so Spark reads no header to infer
-    them. One read for many files instead of one per file: each read is a Spark
-    job of its own and a stage in the write (the demo's 127 files took 44 s read
-    one by one). A `multiLine` read never splits a file, and a task reads its
-    files one after the other, so the ids that monotonically_increasing_id()
-    gives a file's rows increase in file order."""
+    The columns are named from `header` (the names read_header() gave each
+    position: a contract column or a placeholder) and typed string up front, so
+    Spark infers nothing. Each file is read through a link with a plain name in
+    `links`, and its rows are matched back to it by that name. One read for many
+    files instead of one per file: each read is a Spark job of its own. A
+    `multiLine` read never splits a file, and a task reads its files one after
+    the other, so the ids that monotonically_increasing_id() gives a file's rows
+    increase in file order."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    schema = StructType([StructField(name, StringType()) for name in _read_names(table, header)])
+    links.mkdir(parents=True, exist_ok=True)
+    named = []
+    for number, new in enumerate(files):
+        link = links / (f"f{number}.csv.gz" if new.compressed else f"f{number}.csv")
+        link.symlink_to(new.path)
+        named.append((link, new))
+    schema = StructType([StructField(name, StringType()) for name in header])
     frame = (
         spark.read.option("header", True)
         .option("multiLine", True)
@@ -187,15 +256,10 @@ def _rows(
         .option("escape", '"')
         .option("encoding", "UTF-8")
         .schema(schema)
-        .csv([str(new.path) for new in files])
+        .csv([str(link) for link, _ in named])
     )
-    # the files' own facts, matched to each row by its file's name (one folder:
-    # names are unique)
     facts = spark.createDataFrame(
-        [
-            (Path(new.relative).name, new.relative, new.size, new.modified_at, new.checksum)
-            for new in files
-        ],
+        [(link.name, new.relative, new.size, new.modified_at, new.checksum) for link, new in named],
         "_file_name string, _source_file string, _source_size bigint, "
         "_source_modified_at timestamp_ntz, _source_checksum string",
     )
@@ -203,11 +267,8 @@ def _rows(
         F.when(F.col(f"`{column}`") == "", None).otherwise(F.col(f"`{column}`")).alias(column)
         for column in table.columns
     ]
-    # Spark gives the name percent-encoded as in a URI (a space is %20, a % is
-    # %25, a + stays +): decoded with + kept, it is the name on disk
-    file_name = F.url_decode(F.regexp_replace(F.col("_metadata.file_name"), r"\+", "%2B"))
     numbered = frame.select(
-        file_name.alias("_file_name"),
+        F.col("_metadata.file_name").alias("_file_name"),
         F.monotonically_increasing_id().alias("_read_order"),
         *values,
     )
@@ -230,24 +291,12 @@ def _rows(
     )
 
 
-def _read_names(table: LandingTable, header: list[str]) -> list[str]:
-    """The names the columns of a file with `header` are read under: the table's
-    columns by their header name (the first, if one is repeated), every other
-    column a placeholder, so that extra columns, whatever their names, are read
-    and left out."""
-    names = []
-    for position, name in enumerate(header):
-        wanted = name in table.columns and name not in names
-        names.append(name if wanted else f"_unused_{position}")
-    return names
-
-
 def _invalid_file(versions: list[NewVersion], error: Exception) -> Exception:
     """A LandingError naming the file (and line) Spark could not read, when one is found."""
     for new in versions:
         if new.path is None:
             continue
-        found = invalid_csv_line(new.path)
+        found = invalid_csv_line(new.path, new.compressed)
         if found is not None:
             line, reason = found
             return LandingError(

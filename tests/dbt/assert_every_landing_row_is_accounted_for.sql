@@ -11,7 +11,7 @@ with problems as (
     {%- endfor %}
     select
         {{ tally.sql_string(service ~ '/' ~ table) }} as landing_table,
-        (select count(*) from ({{ tally.current_rows(ref('raw_' ~ service ~ '__' ~ table)) }}) as raw_rows)
+        (select count(*) from ({{ tally.current_rows(source(service, table)) }}) as raw_rows)
             - (select count(*) from ({{ tally.current_rows(ref('base_' ~ service ~ '__' ~ table)) }}) as base_rows)
             as rows_lost_in_parsing,
         (

@@ -72,7 +72,7 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
     # landing folders are external assets upstream of their landing models
     landing = AssetKey(["landing_files", "psp", "settlements"])
     assert landing in keys and not graph.get(landing).is_materializable
-    assert landing in graph.get(AssetKey(["landing", "raw_psp__settlements"])).parent_keys
+    assert landing in graph.get(AssetKey(["staging", "base_psp__settlements"])).parent_keys
 
     summary = AssetKey(["marts", "fct_recon_window_summary"])
     checks = {check.name for check in graph.asset_check_keys if check.asset_key == summary}
@@ -246,7 +246,7 @@ def test_landing_sensor_starts_a_run_for_the_affected_reconciliations(executed):
     assert AssetKey(["reconciliation", "recon_payments_psp"]) in selected
     assert AssetKey(["marts", "fct_recon_window_summary"]) in selected
     assert AssetKey(["reconciliation", "recon_signup_wallet"]) not in selected
-    assert AssetKey(["landing", "raw_payments__payments"]) not in selected
+    assert AssetKey(["staging", "base_payments__payments"]) not in selected
 
     third = sensor.evaluate_tick(
         build_sensor_context(cursor=second.cursor, resources={"tally": tally})

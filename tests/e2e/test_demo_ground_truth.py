@@ -100,6 +100,32 @@ def test_every_landing_row_is_accounted_for(demo):
     assert redelivered["payments/payments"] > 0, "the file delivered twice is collapsed"
 
 
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
+    ],
+)
+def test_odd_files_load_exactly_once_and_the_rest_is_listed_as_ignored(engine, demo_build):
+    built = demo_build(7, engine)  # the demo of seed 7 holds the odd files (conftest)
+    odd = built.manifest["odd_files"]
+    rows = built.warehouse.query(
+        "select source_file, change, row_count, ignored_reason from marts.fct_landing_files"
+    )
+    by_file: dict[str, list[tuple]] = {}
+    for source_file, change, row_count, reason in rows:
+        by_file.setdefault(source_file, []).append((change, row_count, reason))
+    for relative, count in odd["loaded"].items():
+        assert by_file.get(relative) == [("new", count, None)], relative
+    for relative, reason in odd["ignored"].items():
+        [(change, row_count, why)] = by_file[relative]
+        assert (change, row_count) == ("ignored", None) and reason in why, relative
+    ignored = {f for f, versions in by_file.items() if versions[0][0] == "ignored"}
+    assert ignored == set(odd["ignored"])
+
+
 def test_registry_and_summary_output(demo):
     registry = demo["query"](
         "select recon_name, owner, severity, window_grain, grace_period, test_severity "

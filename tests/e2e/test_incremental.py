@@ -200,7 +200,7 @@ def test_redelivered_file_is_a_noop_and_a_changed_file_is_reloaded(landing, data
     }
     write_csv(settlements, HEADERS["psp/settlements"], [row])
     build(landing, database, 3)
-    loaded = "select count(*) from landing.raw_psp__settlements where _source_row is not null"
+    loaded = "select count(*) from landing.psp__settlements where _source_row is not null"
     assert query(database, loaded) == [(1,)]
 
     # the same content delivered again (a new modification time): nothing loads

@@ -52,8 +52,8 @@ def test_bi_role_reads_every_mart(bi_reader, demo_build):
 @pytest.mark.parametrize(
     "statement",
     [
-        "select * from landing.raw_payments__payments limit 1",
-        "select * from landing_load.payments__payments limit 1",
+        "select * from landing.payments__payments limit 1",
+        "select * from landing.ignored_files limit 1",
         "select * from staging.stg_payments__payments limit 1",
         "select * from reconciliation.recon_payments_psp limit 1",
         "select * from history.hist_recon_break_observations limit 1",

@@ -17,7 +17,7 @@ import staging_layouts  # noqa: E402
 BASE = '"w"."staging"."base_payments__payments"'
 BASE_SQL = """
 with source as (
-    select * from "w"."landing"."raw_payments__payments"
+    select * from "w"."landing"."payments__payments"
 )
 select
     _source_file,
@@ -56,7 +56,7 @@ def _warehouse(tmp_path):
     connection.execute("create schema landing")
     connection.execute("create schema staging")
     connection.execute(
-        "create table landing.raw_payments__payments as select * from (values "
+        "create table landing.payments__payments as select * from (values "
         "('a.csv', 1, 1, ' P1 '), ('a.csv', 2, 1, ''), ('a.csv', null, 1, null), "
         "('b.csv', 1, 1, 'p2'), ('b.csv', 2, 1, 'P3')) "
         "as t(_source_file, _source_row, _load_id, payment_id)"

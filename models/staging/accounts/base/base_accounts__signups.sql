@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_accounts__signups'),
+    source('accounts', 'signups'),
     [
         {'name': 'user_id', 'type': 'key'},
         {'name': 'country', 'type': 'upper_text'},

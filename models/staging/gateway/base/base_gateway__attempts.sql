@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_gateway__attempts'),
+    source('gateway', 'attempts'),
     [
         {'name': 'attempt_id', 'type': 'key'},
         {'name': 'channel', 'type': 'key'},

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_ledger__postings'),
+    source('ledger', 'postings'),
     [
         {'name': 'posting_id', 'type': 'key'},
         {'name': 'movement_id', 'type': 'key'},

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_payments__payments'),
+    source('payments', 'payments'),
     [
         {'name': 'payment_id', 'type': 'key'},
         {'name': 'user_id', 'type': 'key', 'required': false},

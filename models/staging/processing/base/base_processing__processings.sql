@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_processing__processings'),
+    source('processing', 'processings'),
     [
         {'name': 'processing_id', 'type': 'key'},
         {'name': 'entry_service', 'type': 'key'},

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_processing__reports'),
+    source('processing', 'reports'),
     [
         {'name': 'processing_id', 'type': 'key'},
         {'name': 'service', 'type': 'key'},

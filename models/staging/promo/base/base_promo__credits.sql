@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_promo__credits'),
+    source('promo', 'credits'),
     [
         {'name': 'credit_id', 'type': 'key'},
         {'name': 'user_id', 'type': 'key'},

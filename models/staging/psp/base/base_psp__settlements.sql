@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_psp__settlements'),
+    source('psp', 'settlements'),
     [
         {'name': 'psp_reference', 'type': 'key'},
         {'name': 'merchant_reference', 'type': 'key'},

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 {{ tally.stage(
-    ref('raw_wallet__wallets'),
+    source('wallet', 'wallets'),
     [
         {'name': 'wallet_id', 'type': 'key'},
         {'name': 'user_id', 'type': 'key'},

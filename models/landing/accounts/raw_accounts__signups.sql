@@ -1,1 +1,0 @@
-{{ tally.landing_table('accounts', 'signups', ['user_id', 'country', 'signed_up_at']) }}

@@ -1,1 +1,0 @@
-{{ tally.landing_table('ledger', 'postings', ['posting_id', 'movement_id', 'payment_id', 'account', 'direction', 'amount_minor', 'currency', 'posted_at', 'produced_at', 'consumed_at', 'recorded_at']) }}

@@ -1,1 +1,0 @@
-{{ tally.landing_table('payments', 'payments', ['payment_id', 'user_id', 'merchant_id', 'channel', 'amount', 'currency', 'status', 'created_at', 'updated_at']) }}

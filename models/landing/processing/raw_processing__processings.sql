@@ -1,1 +1,0 @@
-{{ tally.landing_table('processing', 'processings', ['processing_id', 'entry_service', 'registered_at']) }}

@@ -1,1 +1,0 @@
-{{ tally.landing_table('processing', 'reports', ['processing_id', 'service', 'result', 'dependents', 'reported_at']) }}
