@@ -180,7 +180,7 @@ def deliver_outbox(
             # once the trigger is requeued it would arrive after its resolve and
             # open an incident that nothing resolves. Requeued together, both go
             # out in their original order.
-            store.dead_letter(
+            store.move_to_dead_letter(
                 event.event_id,
                 attempts=0,
                 http_status=None,
@@ -207,7 +207,7 @@ def deliver_outbox(
             store.mark_delivered(event.event_id, attempts, destination.label)
             report.delivered += 1
         elif isinstance(failure, DeliveryRejected):
-            store.dead_letter(
+            store.move_to_dead_letter(
                 event.event_id,
                 attempts=attempts,
                 http_status=failure.status,

@@ -8,8 +8,8 @@
 3. Deliver the outbox: this pass's events and any left over from earlier runs.
 
 An event the receiver rejected for good sits in the dead-letter table until
-`tally alert --requeue-rejected` (`requeue_rejected=True`) puts it back at the
-head of the pass; while any sits there the pass is not `ok`.
+`tally alert --requeue-rejected` (`requeue_rejected=True`) puts it back in its
+original place in the outbox; while any sits there the pass is not `ok`.
 """
 
 from __future__ import annotations

@@ -247,7 +247,7 @@ class AlertStore:
             (attempts, now_text(), error, event_id),
         )
 
-    def dead_letter(
+    def move_to_dead_letter(
         self,
         event_id: int,
         *,
