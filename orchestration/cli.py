@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         help="send every event to this URL, overriding the routing file "
         "(env TALLY_ALERT_WEBHOOK_URL)",
     )
+    alert.add_argument(
+        "--requeue-rejected",
+        action="store_true",
+        help="first move every event the receiver rejected (the dead-letter table) back to "
+        "the outbox and send it again, in its original order; run after fixing the cause",
+    )
     alert.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
 
     report = commands.add_parser(
@@ -240,7 +246,7 @@ def _alert(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env(duckdb_path=args.duckdb_path)
-        run = run_alerts(settings, webhook=args.webhook)
+        run = run_alerts(settings, webhook=args.webhook, requeue_rejected=args.requeue_rejected)
     except (RoutingError, MartsUnavailable, TimeoutError, ValueError) as error:
         print(f"tally alert: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -10,17 +10,25 @@ Two kinds of alert, both generic over whatever the marts hold:
   consequence of a channel-wide incident (`parent_incident_id` is null: its
   merchants' incidents are listed in the parent's details instead of paging
   separately); dedup key `channel/<channel>[/<merchant_id>]/<started_at>`.
+
+Every key is built by `keys.dedup_key`, which encodes its parts and keeps it
+within PagerDuty's 255 characters.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orchestration.alerts.keys import channel_dedup_key, iso, window_dedup_key
+
+# Other alert kinds build their keys with the same encoding, from here too.
+from orchestration.alerts.keys import freshness_dedup_key as freshness_dedup_key
+from orchestration.alerts.keys import volume_dedup_key as volume_dedup_key
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
 from orchestration.warehouse.marts import exists, read_rows
@@ -110,21 +118,6 @@ class Alert:
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
-
-
-def iso(value: Any) -> str | None:
-    """A UTC timestamp from the marts as ISO 8601 with `Z` (the dedup key format)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
-def window_key(recon_name: str, window_start: Any) -> str:
-    return f"{recon_name}/{iso(window_start)}"
 
 
 def plain(value: Any) -> Any:
@@ -224,7 +217,7 @@ def _window_alert(settings: Settings, row: dict[str, Any]) -> Alert:
         + f" - owner {owner}"
     )
     return Alert(
-        dedup_key=window_key(recon, row["window_start"]),
+        dedup_key=window_dedup_key(recon, row["window_start"]),
         kind="window",
         component=recon,
         owner=owner,
@@ -264,7 +257,7 @@ def _incident_alert(
     if children:
         details["merchants_affected"] = sorted({child["merchant_id"] for child in children})
     return Alert(
-        dedup_key=row["incident_id"],
+        dedup_key=channel_dedup_key(channel, merchant, row["started_at"]),
         kind=CHANNEL_COMPONENT,
         component=CHANNEL_COMPONENT,
         owner=CHANNEL_OWNER,

@@ -2,9 +2,10 @@
 
 Order: `--webhook URL` / `TALLY_ALERT_WEBHOOK_URL` sends everything to one URL;
 else the routing file (`TALLY_ALERT_ROUTING`, default `alert_routing.yml` at the
-project root) maps owners, or keywords in the reconciliation name (as in
-article 003's keyword matching), to webhooks; else events are appended to the
-log file as JSON lines. The format is in `alert_routing.example.yml`.
+project root) maps owners, or keywords in the component (the reconciliation
+name, `channel`, `tally`), to webhooks; else events are appended to the log
+file as JSON lines. The format is in `alert_routing.example.yml`; the guide is
+`docs/alerts.md`.
 
 Webhook URLs often carry a token, so they are never printed: people see
 `redact(url)` (scheme and host) only.

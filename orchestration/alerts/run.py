@@ -6,6 +6,10 @@
    cleared (no open break any more, even if records are still pending; an
    incident whose `ended_at` is set). Pending windows queue nothing.
 3. Deliver the outbox: this pass's events and any left over from earlier runs.
+
+An event the receiver rejected for good sits in the dead-letter table until
+`tally alert --requeue-rejected` (`requeue_rejected=True`) puts it back in its
+original place in the outbox; while any sits there the pass is not `ok`.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from pathlib import Path
 
 from orchestration.alerts import events
 from orchestration.alerts.delivery import DeliveryOptions, DeliveryReport, deliver_outbox
+from orchestration.alerts.keys import run_dedup_key
 from orchestration.alerts.routing import build_router
-from orchestration.alerts.state import AlertStore, Triggered, exclusive
+from orchestration.alerts.state import AlertStore, DeadLetter, Triggered, exclusive
 from orchestration.settings import Settings
 
 Printer = Callable[[str], None]
 EVENT_LINES = 20  # per-event lines printed per pass; the rest are counted
+DEAD_LETTER_LINES = 10  # dead letters named in the message; the rest are counted
+ANSWER_SHOWN = 200  # characters of a rejection's answer in the message (all are stored)
+REQUEUE_HINT = "tally alert --requeue-rejected"
 
 
 def state_path(settings: Settings) -> Path:
@@ -45,10 +53,13 @@ class AlertRun:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     routing: str = ""
     outbox: Path | None = None
+    requeued: int = 0
+    # everything in the dead-letter table after this pass, rejected now or before
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.delivery.undelivered_count == 0
+        return self.delivery.undelivered_count == 0 and not self.dead_letters
 
     def describe(self) -> str:
         line = (
@@ -56,19 +67,54 @@ class AlertRun:
             f"{self.still_open} still open (already sent); "
             f"{self.delivery.delivered} event(s) delivered ({self.routing})"
         )
+        if self.delivery.rejected:
+            line += f"; {self.delivery.rejected} rejected (dead-lettered)"
+        if self.requeued:
+            line += f"; {self.requeued} rejected event(s) requeued"
         return line
 
     def problem(self) -> str:
-        parts = [
-            f"{count} event(s) for {label} ({error})"
-            for label, (count, error) in sorted(self.delivery.undelivered.items())
+        """What went wrong, one paragraph per kind of trouble (undelivered, rejected)."""
+        problems = []
+        if self.delivery.undelivered_count:
+            parts = [
+                f"{count} event(s) for {label} ({error})"
+                for label, (count, error) in sorted(self.delivery.undelivered.items())
+            ]
+            problems.append(
+                f"{self.delivery.undelivered_count} alert event(s) not delivered: "
+                + "; ".join(parts)
+                + f". They stay in the outbox {self.outbox} and are sent, in order, "
+                "by the next `tally alert`."
+            )
+        if self.dead_letters:
+            problems.append(self._rejected())
+        return "\n".join(problems)
+
+    def _rejected(self) -> str:
+        lines = [
+            f"{len(self.dead_letters)} alert event(s) rejected by the receiver and set aside "
+            f"in the dead-letter table of {self.outbox} (later events went on):"
         ]
-        return (
-            f"{self.delivery.undelivered_count} alert event(s) not delivered: "
-            + "; ".join(parts)
-            + f". They stay in the outbox {self.outbox} and are sent, in order, "
-            "by the next `tally alert`."
+        for letter in self.dead_letters[:DEAD_LETTER_LINES]:
+            if letter.http_status is None:
+                why = letter.reason
+            else:
+                why = f"HTTP {letter.http_status} from {letter.destination}"
+                if letter.response_body:
+                    why += f": {_cut(letter.response_body, ANSWER_SHOWN)}"
+            lines.append(f"  {letter.event_action} {letter.dedup_key} ({why})")
+        if len(self.dead_letters) > DEAD_LETTER_LINES:
+            lines.append(f"  ... and {len(self.dead_letters) - DEAD_LETTER_LINES} more")
+        lines.append(
+            "Fix the cause (the receiver's answer above says what it refused), then run "
+            f"`{REQUEUE_HINT}` to send them again, in their original order."
         )
+        return "\n".join(lines)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Limited:
@@ -151,8 +197,10 @@ def run_alerts(
     options: DeliveryOptions | None = None,
     echo: Printer = print,
     env: dict[str, str] | None = None,
+    requeue_rejected: bool = False,
 ) -> AlertRun:
-    """Compares the marts with the alert state, queues and delivers events."""
+    """Compares the marts with the alert state, queues and delivers events;
+    with `requeue_rejected`, first moves every dead letter back to the outbox."""
     options = options or DeliveryOptions.from_env(env)
     router = build_router(
         webhook=webhook, project_dir=settings.project_dir, log_path=log_path(settings), env=env
@@ -164,9 +212,13 @@ def run_alerts(
         store = AlertStore(path)
         try:
             wanted = {**events.broken_windows(settings), **events.channel_incidents(settings)}
+            if requeue_rejected:
+                run.requeued = store.requeue_dead_letters()
+                echo(f"  requeued {run.requeued} rejected event(s) from the dead-letter table")
             _queue_changes(settings, store, wanted, run, printed)
             printed.flush()
             run.delivery = deliver_outbox(store, router, options, echo=echo)
+            run.dead_letters = store.dead_letters()
         finally:
             store.close()
     return run
@@ -242,7 +294,7 @@ def report_run_failure(
     )
     owner = (env or os.environ).get("TALLY_PLATFORM_OWNER") or "data-platform"
     first_line = (error or "no error message").strip().splitlines()[0][:300]
-    key = f"run/{job}/{run_id}"
+    key = run_dedup_key(job, run_id)
     body = {
         "event_action": "trigger",
         "dedup_key": key,
@@ -265,6 +317,7 @@ def report_run_failure(
             if store.queue_event(key, "trigger", owner, PLATFORM_COMPONENT, body):
                 run.triggered.append(key)
             run.delivery = deliver_outbox(store, router, options, echo=echo)
+            run.dead_letters = store.dead_letters()
         finally:
             store.close()
     return run

@@ -10,6 +10,13 @@ deliveries.
 - `outbox`: every event, queued in the same transaction that changes the
   state (so a crash cannot lose or double an event); `delivered_at` is set once
   the receiver accepted it. Undelivered rows go out, in order, on the next run.
+  Every event is held to PagerDuty's limits as it is queued (`keys.within_limits`).
+- `dead_letter`: events the receiver rejected for good (HTTP 4xx other than
+  408/429), moved out of the outbox with the status, when, the destination
+  (redacted) and the start of the answer; and the later events of the same
+  dedup key, held behind them so a resolve never overtakes its trigger.
+  `requeue_dead_letters` moves them back under their old `event_id`, so they go
+  out in their original order.
 
 One `tally alert` (or sensor tick) at a time: `exclusive()` holds a file lock.
 """
@@ -26,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from orchestration.alerts.keys import within_limits
 
 SCHEMA = """
 create table if not exists alert_state (
@@ -55,6 +64,21 @@ create table if not exists outbox (
     delivered_to text
 );
 create index if not exists outbox_undelivered on outbox (delivered_at, event_id);
+create table if not exists dead_letter (
+    event_id integer primary key,
+    dedup_key text not null,
+    event_action text not null,
+    owner text not null,
+    component text not null,
+    body text not null,
+    queued_at text not null,
+    attempts integer not null,
+    rejected_at text not null,
+    http_status integer,
+    destination text not null,
+    response_body text not null,
+    reason text not null
+);
 """
 
 LOCK_TIMEOUT_SECONDS = 120
@@ -84,6 +108,21 @@ class QueuedEvent:
     component: str
     body: dict[str, Any]
     attempts: int
+
+
+@dataclass
+class DeadLetter:
+    """An event set aside: rejected by the receiver (`http_status` set) or held
+    behind a rejected event of the same dedup key (`http_status` None)."""
+
+    event_id: int
+    dedup_key: str
+    event_action: str
+    rejected_at: str
+    http_status: int | None
+    destination: str  # the redacted label, never the URL
+    response_body: str
+    reason: str
 
 
 class AlertStore:
@@ -159,19 +198,24 @@ class AlertStore:
     def _queue(
         self, connection: sqlite3.Connection, record: Triggered, action: str, body: dict, stamp: str
     ) -> None:
+        body = within_limits(body)
         connection.execute(
             "insert into outbox (dedup_key, event_action, owner, component, body, queued_at) "
             "values (?, ?, ?, ?, ?, ?)",
-            (record.dedup_key, action, record.owner, record.component, json.dumps(body), stamp),
+            (body["dedup_key"], action, record.owner, record.component, json.dumps(body), stamp),
         )
 
     def queue_event(
         self, dedup_key: str, action: str, owner: str, component: str, body: dict
     ) -> bool:
         """Queues a one-off event (no state to track); False if it was queued before."""
+        body = within_limits({**body, "dedup_key": dedup_key})
+        dedup_key = body["dedup_key"]
         with self.transaction() as connection:
             seen = connection.execute(
-                "select 1 from outbox where dedup_key = ? and event_action = ?", (dedup_key, action)
+                "select 1 from outbox where dedup_key = ? and event_action = ? "
+                "union all select 1 from dead_letter where dedup_key = ? and event_action = ?",
+                (dedup_key, action, dedup_key, action),
             ).fetchone()
             if seen:
                 return False
@@ -202,6 +246,52 @@ class AlertStore:
             "where event_id = ?",
             (attempts, now_text(), error, event_id),
         )
+
+    def move_to_dead_letter(
+        self,
+        event_id: int,
+        *,
+        attempts: int,
+        http_status: int | None,
+        destination: str,
+        response_body: str,
+        reason: str,
+    ) -> None:
+        """Moves an outbox event to `dead_letter` (one transaction: never in both, never lost)."""
+        with self.transaction() as connection:
+            moved = connection.execute(
+                "insert into dead_letter (event_id, dedup_key, event_action, owner, component, "
+                "body, queued_at, attempts, rejected_at, http_status, destination, response_body, "
+                "reason) "
+                "select event_id, dedup_key, event_action, owner, component, body, queued_at, "
+                "attempts + ?, ?, ?, ?, ?, ? from outbox "
+                "where event_id = ? and delivered_at is null",
+                (attempts, now_text(), http_status, destination, response_body, reason, event_id),
+            ).rowcount
+            if moved != 1:
+                raise RuntimeError(f"outbox event {event_id} is not waiting to be delivered")
+            connection.execute("delete from outbox where event_id = ?", (event_id,))
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Everything set aside, in the order it was queued."""
+        rows = self._connection.execute(
+            "select event_id, dedup_key, event_action, rejected_at, http_status, destination, "
+            "response_body, reason from dead_letter order by event_id"
+        ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+    def requeue_dead_letters(self) -> int:
+        """Moves every dead letter back to the outbox under its old `event_id`; returns how many."""
+        with self.transaction() as connection:
+            count = connection.execute(
+                "insert into outbox (event_id, dedup_key, event_action, owner, component, body, "
+                "queued_at, attempts, last_attempt_at, last_error) "
+                "select event_id, dedup_key, event_action, owner, component, body, queued_at, "
+                "attempts, rejected_at, 'requeued after: ' || reason from dead_letter "
+                "order by event_id"
+            ).rowcount
+            connection.execute("delete from dead_letter")
+        return count
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """`tally alert` end to end against a real HTTP receiver on 127.0.0.1: one
 trigger per broken window and channel incident, nothing new on a second pass,
 one resolve per cleared window after the data is fixed, retries after HTTP 500,
-nothing lost or doubled across restarts, the --webhook override, the routing
-file and the log file."""
+nothing lost or doubled across restarts, an event rejected with HTTP 400 set
+aside (with the resolve that follows it) until --requeue-rejected, the
+--webhook override, the routing file and the log file."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ SECRET = "s3cr3t-T0KEN"
 
 
 class Receiver:
-    """An HTTP endpoint that records every POST; `fail_next` answers 500 that many times."""
+    """An HTTP endpoint that records every POST; `fail_next` answers 500 that many times;
+    `reject` holds the (event_action, dedup_key) answered 400."""
 
     def __init__(self) -> None:
         self.accepted: list[dict] = []
         self.attempts = 0
         self.fail_next = 0
+        self.reject: set[tuple[str, str]] = set()
         self.paths: list[str] = []
         receiver = self
 
@@ -45,13 +48,14 @@ class Receiver:
                     receiver.attempts += 1
                     receiver.paths.append(self.path)
                     failing = receiver.fail_next > 0
+                    rejected = (body["event_action"], body["dedup_key"]) in receiver.reject
                     if failing:
                         receiver.fail_next -= 1
-                    else:
+                    elif not rejected:
                         receiver.accepted.append(body)
-                self.send_response(500 if failing else 202)
+                self.send_response(500 if failing else 400 if rejected else 202)
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(b'{"status": "invalid event"}' if rejected else b"{}")
 
             def log_message(self, *args) -> None:
                 pass
@@ -274,6 +278,39 @@ def test_failed_deliveries_are_retried_kept_and_sent_once(demo, tmp_path):
         quiet = alert(fresh, "--webhook", receiver.url)
         assert quiet.returncode == 0
         assert len(receiver.accepted) == expected
+
+
+def test_a_rejected_event_waits_with_its_resolve_until_requeued(demo, tmp_path):
+    database = copy_warehouse(demo, tmp_path)
+    windows, incidents = broken_windows(database), paging_incidents(database)
+    ended = sorted(key for key, over in incidents.items() if over)
+    assert ended, "the demo must have a channel incident that is already over"
+    rejected = ended[0]
+    everything = {("trigger", key) for key in windows | set(incidents)}
+    everything |= {("resolve", key) for key in ended}
+
+    with Receiver() as receiver:
+        receiver.reject = {("trigger", rejected)}
+        first = alert(database, "--webhook", receiver.url)
+        assert first.returncode == 1
+        assert f"trigger {rejected} (HTTP 400 from http://127.0.0.1:" in first.stderr
+        assert f"resolve {rejected} (held behind its rejected trigger)" in first.stderr
+        assert "tally alert --requeue-rejected" in first.stderr
+        assert SECRET not in first.stdout + first.stderr
+        # every other event arrived, once; the incident's resolve did not overtake its trigger
+        sent = [(e["event_action"], e["dedup_key"]) for e in receiver.accepted]
+        assert len(sent) == len(set(sent))
+        assert set(sent) == everything - {("trigger", rejected), ("resolve", rejected)}
+
+        receiver.reject = set()
+        requeued = alert(database, "--webhook", receiver.url, "--requeue-rejected")
+        assert requeued.returncode == 0, requeued.stderr
+        later = [(e["event_action"], e["dedup_key"]) for e in receiver.accepted[len(sent) :]]
+        assert later == [("trigger", rejected), ("resolve", rejected)]
+
+        quiet = alert(database, "--webhook", receiver.url)
+        assert quiet.returncode == 0, quiet.stderr
+        assert len(receiver.accepted) == len(everything)
 
 
 def test_routing_file_by_owner_and_keyword_and_override(demo, tmp_path):
