@@ -125,7 +125,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from orchestration.build import BuildError, build
-    from orchestration.summary import format_summary, read_summary
+    from orchestration.summary import (
+        format_freshness,
+        format_summary,
+        read_freshness,
+        read_summary,
+    )
 
     try:
         settings = Settings.from_env(
@@ -178,6 +183,7 @@ def _build(args: argparse.Namespace) -> int:
         print(result.landing.describe())
     summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
+    print(format_freshness(read_freshness(settings)))
     broken = {**outcome.broken_reconciliations, **outcome.warned_reconciliations}
     if broken:
         names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))

@@ -81,3 +81,29 @@ def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
     )
     lines.append(f"Quarantined landing rows: {quarantined} (marts.fct_quarantine)")
     return "\n".join(lines)
+
+
+FRESHNESS_SQL = """
+select service || '/' || table_name, freshness_status, last_record_at, owner
+from marts.fct_source_freshness
+order by service, table_name
+"""
+
+
+def read_freshness(settings: Settings) -> list[tuple]:
+    """(table, status, newest record, owner) per landing table; empty on a
+    warehouse built before freshness was judged."""
+    if not marts.exists(settings, "marts", "fct_source_freshness"):
+        return []
+    return marts.query(settings, FRESHNESS_SQL)
+
+
+def format_freshness(rows: list[tuple]) -> str:
+    quiet = [row for row in rows if row[1] != "fresh"]
+    if not quiet:
+        return f"Landing tables: all {len(rows)} delivering (marts.fct_source_freshness)"
+    lines = [f"Landing tables not delivering as expected ({len(quiet)} of {len(rows)}):"]
+    for table, status, last, owner in quiet:
+        newest = f"newest record {last:%Y-%m-%d %H:%M}" if last else "no record at all"
+        lines.append(f"  {status:<6} {table}: {newest} (owner {owner or 'unowned'})")
+    return "\n".join(lines)

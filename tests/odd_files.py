@@ -100,7 +100,7 @@ def add_odd_files(landing: Path) -> OddFiles:
     odd.loaded[f"{table}/linked.csv"] = len(rows)
 
     # what a build leaves alone: their text is not even CSV
-    garbage = b"\x00\xff not csv, \"unterminated\n"
+    garbage = b'\x00\xff not csv, "unterminated\n'
     for name, reason in [
         (".hidden.csv", "hidden"),
         ("_partial.csv", "hidden"),

@@ -105,7 +105,10 @@
     {%- set ignored = plan.ignored -%}
     {%- if plan.versions -%}
         {%- set load_id = run_query('select coalesce(max(_load_id), 0) + 1 from ' ~ relation).columns[0].values()[0] | int -%}
+        {%- do run_query('drop table if exists tally_rejects') -%}
+        {%- do run_query('drop table if exists tally_reject_scans') -%}
         {%- do run_query('insert into ' ~ relation ~ ' (_source_file, _source_row, _source_size, _source_modified_at, _source_checksum, _load_id, _loaded_at, ' ~ tally._quoted(columns) ~ ')\n' ~ tally._landing_select(plan.versions, columns, load_id)) -%}
+        {%- do tally._refuse_invalid_csv(relation, load_id, plan) -%}
         {%- set changed = fromjson(run_query('select tally_landing_finish(' ~ tally.sql_string(tojson({'links': plan.links, 'versions': plan.versions})) ~ ')').columns[0].values()[0]) -%}
         {%- if changed -%}
             {%- set names = [] -%}
@@ -124,6 +127,29 @@
             {%- do values.append('(' ~ tally.sql_string(source.source_name) ~ ', ' ~ tally.sql_string(source.name) ~ ', ' ~ tally.sql_string(relative) ~ ', ' ~ tally.sql_string(reason) ~ ', cast(' ~ tally.sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) ~ ' as timestamp))') -%}
         {%- endfor -%}
         {%- do run_query('insert into ' ~ ignored_table ~ ' values ' ~ values | join(', ')) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Stops the build when a file of this load is not valid CSV (unterminated
+    quote, wrong number of fields, not UTF-8), naming the file and line and never
+    its text: DuckDB sets such lines aside in `tally_rejects` (its own error would
+    quote the line), and the load's rows are taken back before stopping. -#}
+{% macro _refuse_invalid_csv(relation, load_id, plan) -%}
+    {%- set rejected = run_query(
+        "select scans.file_path, errors.line, errors.error_message "
+        ~ "from tally_rejects as errors inner join tally_reject_scans as scans "
+        ~ "on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id "
+        ~ "order by errors.line, errors.column_idx limit 1"
+    ) -%}
+    {%- if rejected.rows | length > 0 -%}
+        {%- set path, line, message = rejected.rows[0] -%}
+        {%- set shown = [path] -%}
+        {%- for file in plan.versions if file.read_path == path -%}
+            {%- do shown.append(tally.landing_dir() ~ '/' ~ file.relative) -%}
+        {%- endfor -%}
+        {%- do run_query('delete from ' ~ relation ~ ' where _load_id = ' ~ load_id) -%}
+        {%- do adapter.commit() -%}
+        {{ exceptions.raise_compiler_error("Landing file " ~ shown[-1] ~ " is not valid CSV at line " ~ line ~ ": " ~ message ~ " (expected UTF-8, a header row, comma separators and RFC 4180 quoting); this build loads nothing of " ~ relation.identifier | replace('__', '/')) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -180,7 +206,10 @@
         quote = '"',
         escape = '"',
         strict_mode = true,
-        compression = {{ "'gzip'" if file.compressed else "'none'" }}
+        compression = {{ "'gzip'" if file.compressed else "'none'" }},
+        store_rejects = true,
+        rejects_table = 'tally_rejects',
+        rejects_scan = 'tally_reject_scans'
     )
     {%- endif %}
     {%- endfor %}

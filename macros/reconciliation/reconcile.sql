@@ -286,7 +286,7 @@ where
     {%- if columns | length == 1 -%}
         {{ columns[0] }}
     {%- else -%}
-        concat_ws('|'{%- for column in columns %}, {{ column }}{% endfor %})
+        {{ tally.composite_key(columns) }}
     {%- endif -%}
 {%- endmacro %}
 

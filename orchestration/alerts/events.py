@@ -1,7 +1,7 @@
 """What should be paging right now, read from the published marts, and the
 PagerDuty Events API v2 bodies that say so.
 
-Two kinds of alert, both generic over whatever the marts hold:
+Three kinds of alert, each generic over whatever the marts hold:
 - a reconciliation window with `window_status = 'breaks'` in
   `fct_recon_window_summary` (any reconciliation: the owner and severity come
   from `dim_reconciliations`, else from its breaks in `fct_recon_breaks`);
@@ -9,7 +9,10 @@ Two kinds of alert, both generic over whatever the marts hold:
 - a payment channel incident in `fct_channel_incidents` that is not the
   consequence of a channel-wide incident (`parent_incident_id` is null: its
   merchants' incidents are listed in the parent's details instead of paging
-  separately); dedup key `channel/<channel>[/<merchant_id>]/<started_at>`.
+  separately); dedup key `channel/<channel>[/<merchant_id>]/<started_at>`;
+- a landing table that stopped delivering (`freshness_status = 'stale'` in
+  `fct_source_freshness`, owner and severity from its source's YAML); dedup key
+  `freshness/<service>/<table>`: silence pages like a break.
 
 Every key is built by `keys.dedup_key`, which encodes its parts and keeps it
 within PagerDuty's 255 characters.
@@ -24,10 +27,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orchestration.alerts.keys import channel_dedup_key, iso, window_dedup_key
+from orchestration.alerts.keys import (
+    channel_dedup_key,
+    freshness_dedup_key,
+    iso,
+    window_dedup_key,
+)
 
 # Other alert kinds build their keys with the same encoding, from here too.
-from orchestration.alerts.keys import freshness_dedup_key as freshness_dedup_key
 from orchestration.alerts.keys import volume_dedup_key as volume_dedup_key
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
@@ -43,6 +50,8 @@ UNOWNED = "unowned"
 CHANNEL_COMPONENT = "channel"
 CHANNEL_OWNER = "payments-oncall"
 CHANNEL_SEVERITY = "critical"
+FRESHNESS = "freshness"
+CLASSES = {"window": "reconciliation_break", FRESHNESS: "source_freshness"}
 
 BROKEN_WINDOWS_SQL = """
 with owners_from_breaks as (
@@ -104,13 +113,26 @@ select
 from marts.fct_channel_incidents as incidents
 """
 
+STALE_SOURCES_SQL = """
+select service, table_name, last_file_loaded_at, last_record_at, freshness_status, as_of,
+    warn_after, error_after, owner, severity
+from marts.fct_source_freshness
+where freshness_status = 'stale'
+"""
+
+SOURCE_SQL = """
+select service, table_name, last_file_loaded_at, last_record_at, freshness_status, as_of
+from marts.fct_source_freshness
+where service = ? and table_name = ?
+"""
+
 
 @dataclass
 class Alert:
     """One thing that pages: a broken window or a channel incident."""
 
     dedup_key: str
-    kind: str  # window | channel
+    kind: str  # window | channel | freshness
     component: str
     owner: str
     severity: str
@@ -146,6 +168,9 @@ def _links(settings: Settings, kind: str, component: str) -> list[dict[str, str]
     if kind == CHANNEL_COMPONENT:
         docs_text = "Channel health: how incidents are found"
         docs = project.joinpath("docs", "channel_health.md").as_uri()
+    elif kind == FRESHNESS:
+        docs_text = "Source freshness: what a stale landing table means"
+        docs = project.joinpath("docs", "inputs.md").as_uri() + "#silence-source-freshness"
     else:
         docs_text = f"dbt docs: recon_{component}"
         docs = project.joinpath("target", "index.html").as_uri()
@@ -269,6 +294,57 @@ def _incident_alert(
     )
 
 
+def freshness_details(row: dict[str, Any]) -> dict[str, Any]:
+    names = ("freshness_status", "last_record_at", "last_file_loaded_at", "as_of")
+    return {name: plain(row.get(name)) for name in names if name in row}
+
+
+def _freshness_alert(settings: Settings, row: dict[str, Any]) -> Alert:
+    table = f"{row['service']}/{row['table_name']}"
+    owner = row.get("owner") or UNOWNED
+    last = iso(row.get("last_record_at"))
+    summary = (
+        f"Landing table {table} is stale: "
+        + (f"newest record {last}" if last else "no record at all")
+        + f", older than {row.get('error_after')} at {iso(row.get('as_of'))} - owner {owner}"
+    )
+    details = {
+        "owner": owner,
+        "service": row["service"],
+        "table_name": row["table_name"],
+        "warn_after": row.get("warn_after"),
+        "error_after": row.get("error_after"),
+        **freshness_details(row),
+    }
+    return Alert(
+        dedup_key=freshness_dedup_key(row["service"], row["table_name"]),
+        kind=FRESHNESS,
+        component=table,
+        owner=owner,
+        severity=_severity(row.get("severity")),
+        active=True,
+        summary=summary,
+        details=details,
+        links=_links(settings, FRESHNESS, table),
+    )
+
+
+def stale_sources(settings: Settings) -> dict[str, Alert]:
+    """Every landing table that stopped delivering."""
+    if not exists(settings, "marts", "fct_source_freshness"):
+        return {}
+    alerts = (_freshness_alert(settings, row) for row in read_rows(settings, STALE_SOURCES_SQL))
+    return {alert.dedup_key: alert for alert in alerts}
+
+
+def current_source(settings: Settings, service: str, table: str) -> dict | None:
+    """A landing table's current freshness row (for a resolve event), or None."""
+    if not exists(settings, "marts", "fct_source_freshness"):
+        return None
+    rows = read_rows(settings, SOURCE_SQL, [service, table])
+    return rows[0] if rows else None
+
+
 def broken_windows(settings: Settings) -> dict[str, Alert]:
     """Every reconciliation window that has an open break now."""
     rows = read_rows(settings, BROKEN_WINDOWS_SQL)
@@ -311,7 +387,7 @@ def trigger_event(alert: Alert) -> dict[str, Any]:
             "source": SOURCE,
             "component": alert.component,
             "group": alert.owner,
-            "class": "reconciliation_break" if alert.kind == "window" else "channel_incident",
+            "class": CLASSES.get(alert.kind, "channel_incident"),
             "custom_details": alert.details,
         },
         "links": alert.links,
@@ -339,7 +415,7 @@ def resolve_event(
             "source": SOURCE,
             "component": component,
             "group": owner,
-            "class": "reconciliation_break" if kind == "window" else "channel_incident",
+            "class": CLASSES.get(kind, "channel_incident"),
             "custom_details": details,
         },
         "links": links,

@@ -166,6 +166,23 @@ def _window_resolve(settings: Settings, record: Triggered) -> dict:
     )
 
 
+def _freshness_resolve(settings: Settings, record: Triggered) -> dict:
+    service, table = record.details.get("service"), record.details.get("table_name")
+    row = events.current_source(settings, service, table) if service and table else None
+    status = row["freshness_status"] if row else "no longer checked"
+    details = {**record.details, **(events.freshness_details(row) if row else {})}
+    return events.resolve_event(
+        dedup_key=record.dedup_key,
+        kind=record.kind,
+        component=record.component,
+        owner=record.owner,
+        severity=record.severity,
+        summary=f"Landing table {service}/{table} is delivering again ({status}) - resolved",
+        details=details,
+        links=record.links,
+    )
+
+
 def _incident_resolve(record: Triggered, alert: events.Alert | None) -> dict:
     source = alert or record
     details = dict(source.details)
@@ -211,7 +228,11 @@ def run_alerts(
     with exclusive(path):
         store = AlertStore(path)
         try:
-            wanted = {**events.broken_windows(settings), **events.channel_incidents(settings)}
+            wanted = {
+                **events.broken_windows(settings),
+                **events.channel_incidents(settings),
+                **events.stale_sources(settings),
+            }
             if requeue_rejected:
                 run.requeued = store.requeue_dead_letters()
                 echo(f"  requeued {run.requeued} rejected event(s) from the dead-letter table")
@@ -263,6 +284,8 @@ def _queue_changes(
                 continue
             if record.kind == "window":
                 body = _window_resolve(settings, record)
+            elif record.kind == events.FRESHNESS:
+                body = _freshness_resolve(settings, record)
             else:
                 body = _incident_resolve(record, None)
             store.queue_resolve(connection, record, body)

@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from orchestration.defs.assets import landing_specs, tally_dbt_assets
 from orchestration.defs.expectations import build_expectation_checks
+from orchestration.defs.freshness import build_freshness_checks
 from orchestration.defs.project import TallyResource, load_manifest
 from orchestration.defs.report import build_report_asset
 from orchestration.defs.schedules import build_schedules
@@ -24,7 +25,7 @@ def build_definitions(tally: TallyResource | None = None) -> Definitions:
     )
     return Definitions(
         assets=[*landing_specs(manifest), tally_dbt_assets, build_report_asset(manifest)],
-        asset_checks=[build_expectation_checks(manifest)],
+        asset_checks=[build_expectation_checks(manifest), build_freshness_checks(manifest)],
         jobs=[*jobs, landing_job],
         schedules=schedules,
         sensors=[build_landing_sensor(manifest, landing_job), alert_sensor, run_failure_alert],

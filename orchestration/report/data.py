@@ -119,6 +119,12 @@ class ReportData:
     processing: list[dict[str, Any]] | None = None
     incidents: list[dict[str, Any]] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
+    freshness: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def quiet_sources(self) -> list[dict[str, Any]]:
+        """Landing tables that stopped delivering (late or stale)."""
+        return [row for row in self.freshness if row["freshness_status"] != "fresh"]
 
 
 def load(settings: Settings, generated_at: datetime) -> ReportData:
@@ -187,6 +193,13 @@ def load(settings: Settings, generated_at: datetime) -> ReportData:
             "order by started_at, channel, merchant_id",
         ),
         runs=_distinct_runs(runs),
+        freshness=optional(
+            "fct_source_freshness",
+            "select service, table_name, freshness_status, last_record_at, last_file_loaded_at, "
+            "warn_after, error_after, owner from marts.fct_source_freshness "
+            "order by service, table_name",
+        )
+        or [],
     )
 
 

@@ -56,6 +56,7 @@ details { margin: 6px 0; } details summary { cursor: pointer; color: #1f4f99; }
 .pill.breaks { background: #c62828; } .pill.pending { background: #b7860b; }
 .pill.balanced { background: #2e7d32; }
 .muted { color: #5f6b7a; font-size: 13px; }
+.quiet { border-left: 4px solid #c0392b; background: #fdf2f1; padding: 4px 12px; margin: 12px 0; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 13px; }
 .legend i { display: inline-block; width: 11px; height: 11px; margin-right: 5px;
             vertical-align: -1px; }
@@ -194,8 +195,32 @@ def _overview(data: ReportData) -> str:
         )
         + f"<p>{_num(loaded)} records received; {_num(quarantined)} could not be read and were "
         f'set aside (<a href="#quarantine">see why</a>). {last_build}</p>'
+        + _quiet_sources(data)
         + _nav(data)
         + "</section>"
+    )
+
+
+def _quiet_sources(data: ReportData) -> str:
+    """A warning on the first screen when a service stopped sending its exports."""
+    quiet = data.quiet_sources
+    if not quiet:
+        return ""
+    items = "".join(
+        f"<li><b>{_text(row['service'])} / {_text(row['table_name'])}</b>: "
+        + (
+            f"newest record {_text(_time(row['last_record_at']))} UTC"
+            if row["last_record_at"]
+            else "nothing received"
+        )
+        + f" ({_text(row['freshness_status'])}; owner {_text(row['owner'] or 'unowned')})</li>"
+        for row in quiet
+    )
+    return (
+        '<div class="quiet"><p><b>Exports that stopped arriving.</b> Checks that read them '
+        "cannot see what was not sent, so a balanced check here may be incomplete.</p>"
+        f'<ul>{items}</ul><p><a href="#quarantine">Every export and when it last '
+        "delivered</a></p></div>"
     )
 
 
@@ -398,6 +423,7 @@ def _break_kind(recon: Reconciliation, row: dict[str, Any]) -> str:
 
 def _quarantine(data: ReportData) -> str:
     groups = Counter((row["service"], row["table_name"], row["reason"]) for row in data.quarantine)
+    freshness = {(row["service"], row["table_name"]): row for row in data.freshness}
     accounting = _table(
         [
             "Service",
@@ -407,6 +433,7 @@ def _quarantine(data: ReportData) -> str:
             ("Used", "num"),
             ("Set aside", "num"),
             ("Repeated rows merged", "num"),
+            "Delivering",
         ],
         [
             [
@@ -417,6 +444,7 @@ def _quarantine(data: ReportData) -> str:
                 _num(row["staged_rows"]),
                 _num(row["quarantined_rows"]),
                 _num(row["collapsed_duplicate_rows"]),
+                _delivering(freshness.get((row["service"], row["table_name"]))),
             ]
             for row in data.row_counts
         ],
@@ -447,6 +475,13 @@ def _quarantine(data: ReportData) -> str:
         )
         + "</section>"
     )
+
+
+def _delivering(row: dict | None) -> str:
+    if row is None:
+        return ""
+    newest = _time(row["last_record_at"]) if row["last_record_at"] else "nothing yet"
+    return f"{_text(row['freshness_status'])} (newest {_text(newest)})"
 
 
 def _ledger(data: ReportData) -> str:

@@ -374,3 +374,57 @@ def test_without_webhook_events_go_to_alerts_log(demo, tmp_path):
     again = alert(database)
     assert again.returncode == 0
     assert len(read_log(database.parent / "alerts.log")) == len(logged)
+
+
+def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tmp_path):
+    """Silence is a break: three days without files make every landing table stale
+    at the new as_of; each pages once, and a table that delivers again resolves."""
+    database = copy_warehouse(demo, tmp_path)
+    landing = tmp_path / "landing"
+    shutil.copytree(demo["landing"], landing)
+    start = query(database, f"select cast('{demo['as_of']}' as timestamp)")[0][0]
+    later = (start + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    build_ok(landing, database, later)
+    stale = {
+        f"freshness/{service}/{table}"
+        for service, table in query(
+            database,
+            "select service, table_name from marts.fct_source_freshness "
+            "where freshness_status = 'stale'",
+        )
+    }
+    assert len(stale) == len(HEADERS), "every table is three days quiet"
+
+    with Receiver() as receiver:
+        first = alert(database, "--webhook", receiver.url)
+        assert first.returncode == 0, first.stderr
+        assert {k for k in receiver.keys("trigger") if k.startswith("freshness/")} == stale
+        event = next(e for e in receiver.accepted if e["dedup_key"] == "freshness/psp/settlements")
+        payload = event["payload"]
+        assert payload["group"] == "payments-oncall" and "stale" in payload["summary"]
+        assert payload["custom_details"]["freshness_status"] == "stale"
+        sent = len(receiver.accepted)
+        assert alert(database, "--webhook", receiver.url).returncode == 0
+        assert len(receiver.accepted) == sent, "a stale table pages once"
+
+        # the PSP delivers again: its table is fresh, its alert resolves, the others stay
+        recent = (start + timedelta(days=3, hours=-1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        row = dict.fromkeys(HEADERS["psp/settlements"], "")
+        row.update(
+            psp_reference="psp_late_1",
+            merchant_reference="pay_late_1",
+            amount_minor="100",
+            currency="USD",
+            status="SETTLED",
+            settled_at=recent,
+        )
+        write_csv(landing / "psp/settlements/late.csv", HEADERS["psp/settlements"], [row])
+        build_ok(landing, database, later)
+        third = alert(database, "--webhook", receiver.url)
+        assert third.returncode == 0, third.stderr
+        resolved = [
+            e["dedup_key"]
+            for e in receiver.accepted[sent:]
+            if e["event_action"] == "resolve" and e["dedup_key"].startswith("freshness/")
+        ]
+        assert resolved == ["freshness/psp/settlements"]

@@ -194,6 +194,14 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
         assert (f"No window of {name} has an open break" in failures) == (name in broken)
     docs = database.parent / "data_docs" / "index.html"
     assert docs.exists()
+    # every landing table's freshness check ran on the mart; the demo's are all fresh
+    fresh = query(database, "select service, table_name, freshness_status from "
+                            "marts.fct_source_freshness")  # fmt: skip
+    assert len(fresh) == 9
+    for service, table, status in fresh:
+        evaluation = evaluations[f"{service}__{table}_is_fresh"]
+        assert evaluation.passed == (status == "fresh")
+        assert evaluation.metadata["status"].value == status
 
     runs = query(
         database,
