@@ -154,15 +154,8 @@ def _window_resolve(settings: Settings, record: Triggered) -> dict:
     else:
         status = f"window now {row['window_status']}"
         details = {**record.details, **events.window_details(row)}
-    return events.resolve_event(
-        dedup_key=record.dedup_key,
-        kind=record.kind,
-        component=record.component,
-        owner=record.owner,
-        severity=record.severity,
-        summary=f"{recon} window {window}: no open breaks any more ({status}) - resolved",
-        details=details,
-        links=record.links,
+    return _resolve(
+        record, f"{recon} window {window}: no open breaks any more ({status}) - resolved", details
     )
 
 
@@ -171,16 +164,8 @@ def _freshness_resolve(settings: Settings, record: Triggered) -> dict:
     row = events.current_source(settings, service, table) if service and table else None
     status = row["freshness_status"] if row else "no longer checked"
     details = {**record.details, **(events.freshness_details(row) if row else {})}
-    return events.resolve_event(
-        dedup_key=record.dedup_key,
-        kind=record.kind,
-        component=record.component,
-        owner=record.owner,
-        severity=record.severity,
-        summary=f"Landing table {service}/{table} is delivering again ({status}) - resolved",
-        details=details,
-        links=record.links,
-    )
+    summary = f"Landing table {service}/{table} is delivering again ({status}) - resolved"
+    return _resolve(record, summary, details)
 
 
 def _incident_resolve(record: Triggered, alert: events.Alert | None) -> dict:
@@ -195,6 +180,11 @@ def _incident_resolve(record: Triggered, alert: events.Alert | None) -> dict:
         if ended
         else f"Payment channel {where}: incident no longer detected - resolved"
     )
+    return _resolve(record, summary, details)
+
+
+def _resolve(record: Triggered, summary: str, details: dict) -> dict:
+    """The resolve event of what `record` triggered."""
     return events.resolve_event(
         dedup_key=record.dedup_key,
         kind=record.kind,

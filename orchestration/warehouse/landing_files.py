@@ -127,6 +127,33 @@ class TablePlan:
     notes: list[str] = field(default_factory=list)  # changed / removed files, for the log
 
 
+@dataclass(frozen=True)
+class LoadRun:
+    """One build's load: its landing folder, when it started and the settle time."""
+
+    landing: Path
+    started: datetime
+    settle_seconds: float = 0
+
+    @classmethod
+    def start(cls, landing: Path) -> LoadRun:
+        return cls(Path(landing), datetime.now(UTC), settle_seconds())
+
+    @property
+    def loaded_at(self) -> datetime:
+        """The start as the landing tables store it (UTC, without zone)."""
+        return self.started.replace(tzinfo=None)
+
+    def plan(self, table: LandingTable, loaded: Mapping[str, FileVersion]) -> TablePlan:
+        return plan_table(
+            self.landing,
+            table,
+            loaded,
+            started_at=self.started,
+            settle_seconds=self.settle_seconds,
+        )
+
+
 def landing_tables(manifest: Any) -> list[LandingTable]:
     """The landing tables: the project's dbt sources whose `loader` is `tally`,
     with their declared columns (the contract) in declaration order."""

@@ -13,8 +13,7 @@ import gzip
 import re
 from collections.abc import Callable, Iterable
 from contextlib import closing
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from orchestration.settings import Settings
@@ -26,10 +25,9 @@ from orchestration.warehouse.landing_files import (
     Ignored,
     LandingError,
     LandingTable,
+    LoadRun,
     NewVersion,
     landing_tables,
-    plan_table,
-    settle_seconds,
     versions_from_rows,
 )
 from orchestration.warehouse.sql import quote_identifier
@@ -57,37 +55,23 @@ def load(
     """Loads every new or changed landing file; returns the number of file versions loaded."""
     import psycopg2
 
-    started = datetime.now(UTC)
-    loaded_at = started.replace(tzinfo=None)
-    settle = settle_seconds()
+    run = LoadRun.start(settings.landing_dir)
     versions = 0
     with closing(psycopg2.connect(**settings.postgres.connect_args())) as connection:
         for table in tables:
             with connection:  # one transaction per table
                 with connection.cursor() as cursor:
-                    versions += _load_table(
-                        cursor,
-                        settings.landing_dir,
-                        table,
-                        loaded_at,
-                        reset=reset,
-                        echo=echo,
-                        started=started,
-                        settle=settle,
-                    )
+                    versions += _load_table(cursor, run, table, reset=reset, echo=echo)
     return versions
 
 
 def _load_table(
     cursor: Any,
-    landing: Path,
+    run: LoadRun,
     table: LandingTable,
-    loaded_at: datetime,
     *,
     reset: bool,
     echo: Callable[[str], None],
-    started: datetime | None = None,
-    settle: float = 0,
 ) -> int:
     target = f"{SCHEMA}.{quote_identifier(table.name)}"
     cursor.execute(f"create schema if not exists {SCHEMA}")
@@ -100,7 +84,8 @@ def _load_table(
     previous = _loaded_versions(cursor, target)
     cursor.execute(f"select coalesce(max(_load_id), 0) + 1 from {target}")
     load_id = cursor.fetchone()[0]
-    plan = plan_table(landing, table, previous, started_at=started, settle_seconds=settle)
+    plan = run.plan(table, previous)
+    loaded_at = run.loaded_at
     for note in plan.notes:
         echo(f"Tally: {note}")
     ignored = list(plan.ignored)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,9 @@ from orchestration.warehouse.landing_files import (
     Ignored,
     LandingError,
     LandingTable,
+    LoadRun,
     NewVersion,
     invalid_csv_line,
-    plan_table,
-    settle_seconds,
     versions_from_rows,
 )
 from orchestration.warehouse.spark_session import scratch_dir
@@ -67,9 +66,7 @@ def load(
     echo: Callable[[str], None] = print,
 ) -> int:
     """Loads every new or changed landing file; returns the number of file versions loaded."""
-    started = datetime.now(UTC)
-    loaded_at = started.replace(tzinfo=None)
-    settle = settle_seconds()
+    run = LoadRun.start(settings.landing_dir)
     spark.sql(f"create database if not exists {SCHEMA}")
     versions = 0
     ignored: list[tuple[LandingTable, Ignored]] = []
@@ -78,32 +75,21 @@ def load(
     for table in tables:
         with tempfile.TemporaryDirectory(dir=links) as folder:
             count, left_out = _load_table(
-                spark,
-                settings.landing_dir,
-                table,
-                loaded_at,
-                reset=reset,
-                echo=echo,
-                started=started,
-                settle=settle,
-                links=Path(folder),
+                spark, run, table, reset=reset, echo=echo, links=Path(folder)
             )
         versions += count
         ignored += [(table, item) for item in left_out]
-    _record_ignored(spark, ignored, loaded_at, echo)
+    _record_ignored(spark, ignored, run.loaded_at, echo)
     return versions
 
 
 def _load_table(
     spark: Any,
-    landing: Path,
+    run: LoadRun,
     table: LandingTable,
-    loaded_at: datetime,
     *,
     reset: bool,
     echo: Callable[[str], None],
-    started: datetime,
-    settle: float,
     links: Path,
 ) -> tuple[int, list[Ignored]]:
     target = f"{SCHEMA}.{quote(table.name)}"
@@ -114,7 +100,8 @@ def _load_table(
     spark.sql(f"create table if not exists {target} ({', '.join(columns)}) using parquet")
     previous, last_load_id = _loaded_versions(spark, target)
     load_id = last_load_id + 1
-    plan = plan_table(landing, table, previous, started_at=started, settle_seconds=settle)
+    plan = run.plan(table, previous)
+    loaded_at = run.loaded_at
     for note in plan.notes:
         echo(f"Tally: {note}")
     versions = plan.versions

@@ -124,16 +124,50 @@ def test_missing_column_fails_naming_file_and_column_and_keeps_last_good_marts(l
     assert query(database, "select * from marts.fct_recon_breaks order by all") == before
 
 
-def test_invalid_csv_fails_naming_the_file(landing, database):
+def test_invalid_csv_fails_naming_the_file_and_line_but_not_its_text(landing, database):
     bad = landing / "psp/settlements/broken.csv"
     bad.write_text(
-        ",".join(HEADERS["psp/settlements"]) + '\ns1,p1,100,USD,SETTLED,"2026-11-01T00:00:00Z,B1\n',
+        ",".join(HEADERS["psp/settlements"])
+        + "\ns1,p1,100,USD,SETTLED,2026-11-01T00:00:00Z,B1"
+        + '\ns2,p2,100,USD,SETTLED,"2026-11-01T00:00:00Z SECRET-VALUE,B1\n',
         encoding="utf-8",
     )
     result = build(landing, database)
     assert result.returncode != 0
-    assert "broken.csv" in result.stderr
+    assert f"{bad} is not valid CSV at line 3" in result.stderr
+    assert "SECRET-VALUE" not in result.stdout + result.stderr
     assert not database.exists(), "nothing is published by a failed first build"
+
+
+def test_a_link_out_of_the_landing_folder_stops_the_build_without_reading_it(
+    landing, database, tmp_path
+):
+    secret = tmp_path / "credentials.csv"
+    secret.write_text("api_key\nsk_live_SECRET\n", encoding="utf-8")
+    link = landing / "psp/settlements/settlements.csv"
+    link.symlink_to(secret)
+    result = build(landing, database)
+    assert result.returncode != 0
+    assert f"{link} is a symbolic link" in result.stderr
+    output = result.stdout + result.stderr
+    assert "SECRET" not in output and str(secret) not in output
+
+
+def test_files_still_being_written_wait_for_a_later_build(landing, database):
+    row = {"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}
+    write_csv(landing / "accounts/signups/day1.csv", HEADERS["accounts/signups"], [row])
+    waiting = run_build(landing, database, AS_OF, env={"TALLY_SETTLE_SECONDS": "3600"})
+    assert waiting.returncode == 0, waiting.stderr + waiting.stdout
+    assert "ignored: accounts/signups/day1.csv (still being written" in waiting.stdout
+    listed = "select change, ignored_reason from marts.fct_landing_files where source_file = ?"
+    sql = listed.replace("?", "'accounts/signups/day1.csv'")
+    assert [change for change, _ in query(database, sql)] == ["ignored"]
+    assert query(database, "select count(*) from staging.stg_accounts__signups") == [(0,)]
+
+    loaded = build(landing, database)
+    assert loaded.returncode == 0, loaded.stderr + loaded.stdout
+    assert query(database, sql) == [("new", None)]
+    assert query(database, "select count(*) from staging.stg_accounts__signups") == [(1,)]
 
 
 def test_missing_table_folder_fails_naming_it(landing, database):

@@ -12,7 +12,10 @@ from conftest import Warehouse
 pytestmark = [pytest.mark.slow]
 
 # Wall-clock columns: when a build ran, not what it computed (and which run it was).
-WALL_CLOCK_COLUMNS = {("fct_landing_files", "loaded_at")} | {
+WALL_CLOCK_COLUMNS = {
+    ("fct_landing_files", "loaded_at"),
+    ("fct_source_freshness", "last_file_loaded_at"),
+} | {
     ("fct_recon_runs", column)
     for column in (
         "run_id",

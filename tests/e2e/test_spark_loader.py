@@ -34,7 +34,7 @@ def spark(spark_available, tmp_path_factory):
 
 def rows(session, columns: str = "_source_file, _source_row, user_id, country") -> list[tuple]:
     found = session.sql(
-        f"select {columns} from landing_load.accounts__signups "
+        f"select {columns} from landing.accounts__signups "
         "order by _load_id, _source_file, _source_row nulls first"
     ).collect()
     return [tuple(row) for row in found]
@@ -93,7 +93,7 @@ def test_files_load_once_with_rows_numbered_and_changes_as_versions(spark, tmp_p
     assert spark_loader.load(session, settings, [TABLE], echo=messages.append) == 1
     assert any("a.csv changed since it was loaded" in message for message in messages)
     versions = session.sql(
-        "select _source_file, _load_id, count(*) from landing_load.accounts__signups "
+        "select _source_file, _load_id, count(*) from landing.accounts__signups "
         "group by _source_file, _load_id order by _load_id, _source_file"
     ).collect()
     assert [tuple(row) for row in versions] == [
@@ -108,7 +108,7 @@ def test_files_load_once_with_rows_numbered_and_changes_as_versions(spark, tmp_p
     (folder / "b.csv").unlink()
     assert spark_loader.load(session, settings, [TABLE], echo=lambda _: None) == 1
     marker = session.sql(
-        "select _source_checksum from landing_load.accounts__signups "
+        "select _source_checksum from landing.accounts__signups "
         "where _source_file = 'accounts/signups/b.csv' and _load_id = 3"
     ).collect()
     assert [tuple(row) for row in marker] == [(None,)]
@@ -120,7 +120,7 @@ def test_bad_files_are_named_and_nothing_of_them_is_loaded(spark, tmp_path):
     settings = Settings(landing_dir=landing, spark_warehouse=settings.spark_warehouse)
     folder = landing / "accounts" / "signups"
     folder.mkdir(parents=True)
-    session.sql("drop table if exists landing_load.accounts__signups")
+    session.sql("drop table if exists landing.accounts__signups")
 
     (folder / "short.csv").write_text(
         "user_id,country,signed_up_at\nu1,JP,2026-11-01T00:00:00Z\nu2,JP\n", encoding="utf-8"
