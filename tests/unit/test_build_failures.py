@@ -202,12 +202,17 @@ def test_the_recorded_columns_are_the_models():
 
 # A child process that cannot grow a file past `limit` bytes (RLIMIT_FSIZE; with
 # SIGXFSZ ignored the write fails with EFBIG) runs `tally build`, with dbt's run
-# replaced by nothing: the working copy prepared beforehand is the build.
+# replaced by nothing: the working copy prepared beforehand is the build. The
+# copy is a byte copy whatever the filesystem (a clone needs no new space).
 FULL_DISK_BUILD = """
-import resource, signal, sys
+import errno, resource, signal, sys
 from orchestration import build, cli
 from orchestration.dbt_runner import BuildOutcome
+from orchestration.warehouse import duckdb_files
 build.run_dbt = lambda args, callbacks=None, manifest=None: (BuildOutcome(node_count=1), None)
+def no_clone(*args):
+    raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+duckdb_files.fcntl.ioctl = no_clone
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
