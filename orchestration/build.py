@@ -7,13 +7,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 
+from orchestration import failed_builds
 from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
 from orchestration.settings import Settings, now_as_of, postgres_session_options
 from orchestration.warehouse import postgres_loader, spark_loader, spark_session
-from orchestration.warehouse.duckdb_files import exclusive_build, prepare_working_copy, publish
+from orchestration.warehouse.duckdb_files import (
+    WarehouseFileError,
+    exclusive_build,
+    prepare_working_copy,
+    publish,
+)
 from orchestration.warehouse.landing_files import LandingError, landing_tables
 
 Printer = Callable[[str], None]
@@ -32,6 +40,10 @@ class BuildResult:
     landing: LandingChanges | None = None
     results: list = field(default_factory=list)  # dbt's node results, for the Dagster view
     run_id: str | None = None
+    invocation_id: str | None = None  # dbt's, when dbt ran
+    # Why a build whose dbt run succeeded was not published (one line); build()
+    # raises it as a BuildError once the failure is recorded.
+    publish_error: str | None = None
 
 
 @contextmanager
@@ -81,23 +93,81 @@ def build(
     One build at a time per warehouse (a file lock beside the working copy):
     Dagster runs, schedules and `tally build` wait for each other. `run_id`
     names the run in marts.fct_recon_runs (default: dbt's invocation id);
-    `dbt_options` are extra `dbt build` flags. metrics.prom is written after
-    every build, failed or not.
+    `dbt_options` are extra `dbt build` flags.
+
+    Every outcome is recorded, failures included (a BuildError, a failed
+    publish, dbt errors, an interrupt): metrics.prom is rewritten, and on DuckDB
+    a failed build goes to `<db>.failed-builds.jsonl` until the next published
+    build records it in marts.fct_recon_runs. A build whose marts could not be
+    published raises BuildError with a one-line cause.
     """
-    if not settings.landing_dir.is_dir():
-        raise BuildError(
-            f"Landing folder {settings.landing_dir} does not exist. Point TALLY_LANDING_DIR "
-            "or --landing at the folder holding <service>/<table>/*.csv "
-            "(`tally generate --out DIR` writes demo files)."
-        )
+    started_at, started = datetime.now(UTC), time.monotonic()
     as_of = settings.as_of or now_as_of()
-    with exclusive_build(settings.build_lock_path, echo):
-        result = _build(
-            settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
+    try:
+        try:
+            if not settings.landing_dir.is_dir():
+                raise BuildError(
+                    f"Landing folder {settings.landing_dir} does not exist. Point "
+                    "TALLY_LANDING_DIR or --landing at the folder holding "
+                    "<service>/<table>/*.csv (`tally generate --out DIR` writes demo files)."
+                )
+            with exclusive_build(settings.build_lock_path, echo):
+                result = _build(
+                    settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
+                )
+        except OSError as error:  # a full disk, a folder it may not write, ...
+            where = f"{error.filename}: " if error.filename else ""
+            raise BuildError(f"{where}{error.strerror or error}") from None
+    except BaseException as error:
+        cause = "interrupted" if isinstance(error, KeyboardInterrupt) else _first_line(str(error))
+        failed = BuildResult(
+            BuildOutcome(success=False, fatal=cause or type(error).__name__),
+            as_of,
+            published=False,
+            seconds=time.monotonic() - started,
+            run_id=run_id,
         )
+        _record_outcome(settings, failed, started_at, echo)
+        raise
     result.run_id = run_id
-    write_metrics(settings, result)
+    _record_outcome(settings, result, started_at, echo)
+    if result.publish_error:
+        raise BuildError(result.publish_error)
     return result
+
+
+def _record_outcome(
+    settings: Settings, result: BuildResult, started_at: datetime, echo: Printer
+) -> None:
+    """metrics.prom on every outcome; a failed DuckDB build also in the
+    failed-builds file. Neither may hide the build's own outcome: a problem here
+    is printed, not raised."""
+    if not result.published and settings.target == "duckdb":
+        run = failed_builds.failed_run(
+            run_id=result.run_id,
+            invocation_id=result.invocation_id,
+            as_of=result.as_of,
+            started_at=started_at,
+            ended_at=datetime.now(UTC),
+            outcome=result.outcome,
+        )
+        try:
+            failed_builds.remember(settings.duckdb_path, run)
+        except OSError as error:
+            echo(
+                f"  warning: this failed build could not be recorded in "
+                f"{failed_builds.failed_builds_path(settings.duckdb_path)}: "
+                f"{error.strerror or error}"
+            )
+    try:
+        write_metrics(settings, result)
+    except OSError as error:
+        echo(f"  warning: {error}")
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _build(
@@ -129,21 +199,76 @@ def _build(
                                 echo, started)  # fmt: skip
 
     working = settings.build_duckdb_path
-    echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+    try:
+        echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
+    except WarehouseFileError as error:
+        raise BuildError(str(error)) from None
     versions_before = read_versions(replace(settings, duckdb_path=working))
+    invocation_before = _invocation_id()
     with _environment({**environment, "TALLY_DUCKDB_BUILD_PATH": str(working)}):
         outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks)
-
-    published = False
-    landing = None
+    invocation = _invocation_id()
+    result = BuildResult(
+        outcome,
+        as_of,
+        published=False,
+        seconds=0.0,
+        results=_node_results(raw),
+        # an id dbt did not renew belongs to an earlier invocation in this process
+        invocation_id=invocation if invocation != invocation_before else None,
+    )
     if not outcome.has_errors:
-        landing = LandingChanges.between(
+        result.landing = LandingChanges.between(
             versions_before, read_versions(replace(settings, duckdb_path=working))
         )
-        echo(f"  published {settings.duckdb_path.name}: {publish(working, settings.duckdb_path)}")
-        published = True
-    seconds = time.monotonic() - started
-    return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
+        recorded = _record_failed_builds(settings, working, echo)
+        try:
+            how = publish(working, settings.duckdb_path)
+        except WarehouseFileError as error:
+            result.publish_error = str(error)
+            outcome.fatal, outcome.success = str(error), False
+        else:
+            echo(f"  published {settings.duckdb_path.name}: {how}")
+            result.published = True
+            _forget_failed_builds(settings, recorded, echo)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _invocation_id() -> str | None:
+    """The id of the dbt invocation this process ran last."""
+    try:
+        from dbt_common.invocation import get_invocation_id
+    except ImportError:
+        return None
+    return get_invocation_id()
+
+
+def _record_failed_builds(settings: Settings, working: Path, echo: Printer) -> set[str]:
+    """Earlier failed builds into the working copy's marts.fct_recon_runs, just
+    before it is published; returns their run ids. A problem leaves them in the
+    file for a later build: it never stops this one from publishing."""
+    import duckdb
+
+    try:
+        return failed_builds.record_pending(settings.duckdb_path, working)
+    except (duckdb.Error, OSError) as error:
+        echo(
+            f"  warning: earlier failed builds not recorded in marts.fct_recon_runs this "
+            f"time ({_first_line(str(error))}); they stay in "
+            f"{failed_builds.failed_builds_path(settings.duckdb_path)}"
+        )
+        return set()
+
+
+def _forget_failed_builds(settings: Settings, recorded: set[str], echo: Printer) -> None:
+    if not recorded:
+        return
+    echo(f"  recorded {len(recorded)} earlier failed build(s) in marts.fct_recon_runs")
+    try:
+        failed_builds.forget(settings.duckdb_path, recorded)
+    except OSError as error:  # harmless: recording them again skips their run ids
+        echo(f"  warning: could not update the failed-builds file: {error.strerror or error}")
 
 
 def _node_results(raw) -> list:

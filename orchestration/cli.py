@@ -22,9 +22,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser(
-        "generate", help="write demo landing files and their ground truth"
+        "generate",
+        help="write demo landing files and their ground truth",
+        description=(
+            "Writes demo landing files, DIR/<service>/<table>/*.csv, their ground truth "
+            "under DIR/_expected/, and DIR/_tally_generated.json, the list of files it "
+            "wrote. DIR must be new, empty, or written by an earlier `tally generate`: a "
+            "rerun replaces only the files that list names and keeps anything else placed "
+            "there. A non-empty folder without that list is refused: nothing is written or "
+            "deleted."
+        ),
     )
-    generate.add_argument("--out", type=Path, required=True, help="folder to write into")
+    generate.add_argument(
+        "--out", type=Path, required=True, help="folder to write into (new, empty, or its own)"
+    )
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     generate.add_argument(
         "--start",
@@ -34,7 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--days", type=int, default=14, help="number of days (default 14)")
 
-    build = commands.add_parser("build", help="load the landing files and run dbt build")
+    build = commands.add_parser(
+        "build",
+        help="load the landing files and run dbt build",
+        description=(
+            "Loads the landing files (read only, never changed) and runs dbt build. On "
+            "DuckDB dbt writes the working copy <db>.build (with .lock and .dirty beside "
+            "it), and only a build without errors is published over <db>, through "
+            "<db>.publishing: all or nothing, so on any failure, a full disk included, <db> "
+            "is unchanged. Also writes metrics.prom beside <db> after every build, "
+            "<db>.failed-builds.jsonl while failed builds wait to be recorded in "
+            "marts.fct_recon_runs, and, unless --no-validate, the Data Docs of `tally "
+            "validate`. See docs/operations.md."
+        ),
+    )
     build.add_argument("--landing", type=Path, help="landing folder (env TALLY_LANDING_DIR)")
     build.add_argument("--as-of", help="the build's reference time, ISO 8601 (env TALLY_AS_OF)")
     build.add_argument(
@@ -60,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser(
         "validate",
         help="run the Great Expectations checkpoint on the published marts, update Data Docs",
+        description=(
+            "Reads the published marts and writes Data Docs into the docs folder, listing "
+            "the files it wrote in _tally_data_docs.json there. A rerun replaces only those "
+            "files; anything else in the folder is kept, and a file in the way that it did "
+            "not write stops it before it changes anything."
+        ),
     )
     validate.add_argument(
         "--target",
@@ -77,7 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     alert = commands.add_parser(
-        "alert", help="send trigger/resolve events for broken windows and channel incidents"
+        "alert",
+        help="send trigger/resolve events for broken windows and channel incidents",
+        description=(
+            "Reads the published marts and sends events. Writes the alert state and outbox "
+            "<db-name>.alerts.sqlite (and its .lock) beside the DuckDB file and, without a "
+            "webhook or routing, appends the events to alerts.log there. Deletes nothing."
+        ),
     )
     alert.add_argument(
         "--webhook",
@@ -93,10 +129,18 @@ def _parser() -> argparse.ArgumentParser:
     alert.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
 
     report = commands.add_parser(
-        "report", help="write the self-contained HTML reconciliation report"
+        "report",
+        help="write the self-contained HTML reconciliation report",
+        description=(
+            "Reads the published marts and writes one HTML file (through a temporary "
+            ".<name>.partial beside it, then a rename), replacing that file only."
+        ),
     )
     report.add_argument(
-        "--out", type=Path, help="HTML file to write (default: report.html beside the DuckDB file)"
+        "--out",
+        type=Path,
+        help="HTML file to write, replaced if it exists (default: report.html beside the "
+        "DuckDB file)",
     )
     report.add_argument(
         "--target",
@@ -109,13 +153,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _generate(args: argparse.Namespace) -> int:
     from orchestration.generate import generate
+    from orchestration.owned_files import ForeignFiles
 
     try:
         manifest = generate(
             args.out, seed=args.seed, start=args.start, days=args.days, progress=print
         )
-    except ValueError as error:
+    except (ValueError, ForeignFiles) as error:
         print(f"tally generate: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"tally generate: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_ERROR
     rows = sum(manifest.get("row_counts", {}).values())
     print(f"Wrote {rows} rows in {manifest.get('files')} files under {args.out}")

@@ -42,6 +42,10 @@ class BuildOutcome:
     skipped: list[str] = field(default_factory=list)
     node_count: int = 0
     fatal: str | None = None
+    # Per reconciliation, its recon_has_no_open_breaks test's status and its
+    # recon_<name> model's run time, as marts.fct_recon_runs records them.
+    recon_tests: dict[str, str] = field(default_factory=dict)
+    recon_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -70,6 +74,12 @@ def classify(results: Sequence[Any]) -> BuildOutcome:
             path=getattr(node, "original_file_path", ""),
         )
         recon = _recon_name(node) if kind == "test" else None
+        if recon:
+            outcome.recon_tests[recon] = status
+        if kind == "model" and node.name.startswith("recon_"):
+            outcome.recon_seconds[node.name.removeprefix("recon_")] = float(
+                getattr(result, "execution_time", 0) or 0
+            )
         if status == "error":
             outcome.errors.append(problem)
         elif status == "skipped":

@@ -1,9 +1,12 @@
 """`metrics.prom` beside the warehouse: Prometheus text format for scraping
 (node_exporter's textfile collector, or any agent that reads the format).
 
-Written after every build, failed or not: the build's own gauges, and per
+Written after every build, whatever its outcome (dbt errors, a failed publish,
+a build stopped by bad input or interrupted): the build's own gauges, and per
 reconciliation the latest published run's figures from marts.fct_recon_runs.
-Metrics never fail a build: a problem reading the marts leaves those lines out.
+Metrics never fail a build: a problem reading the marts leaves those lines out,
+and a file that cannot be written (a full disk) is removed rather than left
+claiming an earlier build's outcome.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def render(result: BuildResult, recons: list[dict[str, Any]], now: float) -> str
         "# HELP tally_build_last_run_timestamp_seconds When the last build ended (Unix time).",
         "# TYPE tally_build_last_run_timestamp_seconds gauge",
         f"tally_build_last_run_timestamp_seconds {now:.0f}",
-        "# HELP tally_build_errors Nodes that errored in the last build.",
+        "# HELP tally_build_errors Nodes that errored in the last build (+1 when it stopped "
+        "otherwise: bad input, a failed publish).",
         "# TYPE tally_build_errors gauge",
         f"tally_build_errors {len(outcome.errors) + (1 if outcome.fatal else 0)}",
     ]
@@ -82,8 +86,12 @@ def render(result: BuildResult, recons: list[dict[str, Any]], now: float) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_metrics(settings: Settings, result: BuildResult) -> Path | None:
-    """Writes metrics.prom atomically (a scraper never reads half a file)."""
+def write_metrics(settings: Settings, result: BuildResult) -> Path:
+    """Writes metrics.prom atomically (a scraper never reads half a file).
+
+    Raises OSError when it cannot, after removing the previous file: a stale
+    `tally_build_success 1` must not outlive a failed build.
+    """
     from orchestration.warehouse.marts import exists, read_rows
 
     recons: list[dict[str, Any]] = []
@@ -93,11 +101,19 @@ def write_metrics(settings: Settings, result: BuildResult) -> Path | None:
     except Exception:  # noqa: BLE001 - metrics must never fail a build
         recons = []
     path = metrics_path(settings)
+    temporary = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(render(result, recons, time.time()), encoding="utf-8")
         os.replace(temporary, path)
-    except OSError:
-        return None
+    except OSError as error:
+        for leftover in (temporary, path):
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise OSError(
+            f"{path} could not be written ({error.strerror or error}); the previous one "
+            "was removed so that it does not report an earlier build"
+        ) from None
     return path

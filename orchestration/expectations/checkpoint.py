@@ -1,7 +1,9 @@
 """Run the generated suites against the published warehouse and build Data Docs.
 
 The data context is ephemeral: suites are generated from the registry on every
-run, nothing but Data Docs is written, and Data Docs show the latest run only.
+run, nothing but Data Docs is written, and Data Docs show the latest run only:
+the files of the previous run (listed in `_tally_data_docs.json` in the docs
+folder) are replaced, and nothing else in that folder is touched.
 
 - DuckDB: GX's SQL path does not work with DuckDB, so the rows are read with
   DuckDB (read-only, one short connection) into pandas DataFrames and validated
@@ -21,7 +23,6 @@ demo's 15 suites, most of it compiling the same templates again).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,11 +54,15 @@ from orchestration.expectations.suites import (
     window_suite_name,
     window_summary_suite,
 )
+from orchestration.owned_files import ForeignFiles, rewrite_owned
 from orchestration.settings import Settings
 from orchestration.warehouse import marts
 from orchestration.warehouse.sql import quote_identifier
 
 SITE_NAME = "tally"
+# The Data Docs files this command wrote, in the docs folder: a rerun replaces
+# those only, never the folder's other files (orchestration/owned_files.py).
+DOCS_MARKER = "_tally_data_docs.json"
 _PG_USER_VARIABLE = "TALLY_GX_PG_USER"
 _PG_PASSWORD_VARIABLE = "TALLY_GX_PG_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
@@ -222,8 +227,33 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutc
     except (marts.MartsUnavailable, RegistryError) as error:
         raise ValidationError(str(error)) from None
 
-    _reset_site(docs)
-    context = _context(docs, settings)
+    suites: list[SuiteResult] = []
+
+    def write_site(site: Path) -> None:
+        suites.extend(_validate(site, settings, registry, tables, policy, columns))
+
+    try:
+        rewrite_owned(docs, DOCS_MARKER, "tally validate", write_site, only_own=False)
+    except ForeignFiles as error:
+        raise ValidationError(str(error)) from None
+    except OSError as error:
+        raise ValidationError(
+            f"Cannot write Data Docs to {docs}: {error.strerror or error}"
+        ) from None
+    return ValidationOutcome(suites, registry, docs, time.monotonic() - started, tables)
+
+
+def _validate(
+    site: Path,
+    settings: Settings,
+    registry: list[Reconciliation],
+    tables: list[InputTable],
+    policy: Policy,
+    columns: Mapping[str, tuple[str, tuple[str, ...]]],
+) -> list[SuiteResult]:
+    """Runs every suite and builds Data Docs into `site`."""
+    suites: list[SuiteResult] = []
+    context = _context(site, settings)
     try:
         batches = _batches(context, settings, registry, tables, policy, columns)
     except ValidationError:
@@ -233,7 +263,6 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutc
             f"Great Expectations cannot read {settings.describe_warehouse()}: {str(error).strip()}"
         ) from None
     run_id = RunIdentifier(run_name=f"tally-{settings.target}", run_time=datetime.now(UTC))
-    suites = []
     for batch in batches:
         try:
             result = batch.checkpoint.run(batch_parameters=batch.parameters, run_id=run_id)
@@ -245,8 +274,8 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutc
     try:
         context.build_data_docs(site_names=[SITE_NAME])
     except Exception as error:
-        raise ValidationError(f"Cannot write Data Docs to {docs}: {str(error).strip()}") from None
-    return ValidationOutcome(suites, registry, docs, time.monotonic() - started, tables)
+        raise ValidationError(f"Cannot build Data Docs: {str(error).strip()}") from None
+    return suites
 
 
 @dataclass
@@ -395,14 +424,6 @@ def _table_columns(settings: Settings, models: set[str]) -> dict[str, tuple[str,
         if found[table][0] == schema:
             found[table][1].append(row["column_name"])
     return {table: (schema, tuple(cols)) for table, (schema, cols) in found.items()}
-
-
-def _reset_site(docs: Path) -> None:
-    """Data Docs show the latest run: an earlier site there is removed first
-    (only a site: a folder holding anything else is left alone)."""
-    if docs.is_dir() and (docs / "index.html").exists():
-        shutil.rmtree(docs)
-    docs.mkdir(parents=True, exist_ok=True)
 
 
 def _suite_results(result, kind: str, subject: str) -> list[SuiteResult]:

@@ -7,7 +7,8 @@ manifest.json describing what a correct reconciliation must report,
 gateway attempts, and for the ledger and processings
 <out>/_expected/ledger_violations.csv (every ledger invariant violation),
 ledger_slow_days.csv (days whose ledger lag is slow) and
-processing_consistency.csv (every processing's status and missing services).
+processing_consistency.csv (every processing's status and missing services),
+and <out>/_tally_generated.json, the list of files written (orchestration/owned_files.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from orchestration.owned_files import check_folder, rewrite_owned
 
 from .badrows import add_bad_rows
 from .baseline import build_world
@@ -35,6 +38,9 @@ from .schema import (
 )
 from .writer import render, write_csv
 
+# What `tally generate` wrote into its folder: a rerun replaces those files only,
+# and a folder without it that is not empty is refused (landing files ignore `_` names).
+GENERATED_MARKER = "_tally_generated.json"
 # Enough days for day 0, the injection window (days 1 .. days-4) and three quiet days.
 MIN_DAYS = 6
 EXPECTED_DIR = "_expected"
@@ -44,7 +50,6 @@ CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", 
 LEDGER_VIOLATIONS_HEADER = ("invariant", "movement_id", "account", "currency", "detected_at")
 LEDGER_SLOW_DAYS_HEADER = ("day",)
 PROCESSING_HEADER = ("processing_id", "status", "missing")
-SERVICES = tuple(dict.fromkeys(table.split("/")[0] for table in TABLES))
 
 Quarantined = tuple[str, str, str, int, str]
 
@@ -58,10 +63,14 @@ def generate(
 ) -> dict:
     """Write the demo landing files under `out` and return the manifest.
 
-    The same arguments always produce byte-identical files.
+    The same arguments always produce byte-identical files. `out` must be new,
+    empty, or written by an earlier run (its `_tally_generated.json` lists the
+    files that run wrote, which are replaced); anything else there is kept, and
+    a folder holding other files only is refused (ForeignFiles).
     """
     if days < MIN_DAYS:
         raise ValueError(f"days must be at least {MIN_DAYS}, got {days}")
+    check_folder(out, GENERATED_MARKER, "tally generate", only_own=True)  # before the work
     say = progress or (lambda _message: None)
     out, period, rng = Path(out), Period(start, days), random.Random(seed)
     say(f"building {days} days of records from {start.isoformat()} (seed {seed})")
@@ -73,30 +82,33 @@ def generate(
     violations, movements, slow_days = place_customer_ledger(world, period, seed, say)
     statuses, processing_breaks = place_processing_checks(world, period, seed, say)
     breaks = sorted(breaks + processing_breaks + _ledger_breaks(movements))
-    _clean(out)
-    counts, quarantine, files = _write_tables(out, world, rng, period, say)
-    manifest = {
-        "seed": seed,
-        "start": start.isoformat(),
-        "days": days,
-        "as_of": period.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "row_counts": counts,
-        "files": files,
-    }
-    _write_expected(out / EXPECTED_DIR, breaks, quarantine, manifest)
-    write_csv(
-        out / EXPECTED_DIR / "channel_incidents.csv",
-        CHANNEL_INCIDENTS_HEADER,
-        [dict(zip(CHANNEL_INCIDENTS_HEADER, row, strict=True)) for row in channel_incidents],
-    )
-    _write_rows(out / EXPECTED_DIR / "ledger_violations.csv", LEDGER_VIOLATIONS_HEADER, violations)
-    _write_rows(
-        out / EXPECTED_DIR / "ledger_slow_days.csv",
-        LEDGER_SLOW_DAYS_HEADER,
-        [(day,) for day in slow_days],
-    )
-    _write_rows(out / EXPECTED_DIR / "processing_consistency.csv", PROCESSING_HEADER, statuses)
-    say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
+    manifest = {"seed": seed, "start": start.isoformat(), "days": days}
+
+    def write(folder: Path) -> None:
+        counts, quarantine, files = _write_tables(folder, world, rng, period, say)
+        manifest.update(
+            as_of=period.end.strftime("%Y-%m-%dT%H:%M:%SZ"), row_counts=counts, files=files
+        )
+        _write_expected(folder / EXPECTED_DIR, breaks, quarantine, manifest)
+        write_csv(
+            folder / EXPECTED_DIR / "channel_incidents.csv",
+            CHANNEL_INCIDENTS_HEADER,
+            [dict(zip(CHANNEL_INCIDENTS_HEADER, row, strict=True)) for row in channel_incidents],
+        )
+        _write_rows(
+            folder / EXPECTED_DIR / "ledger_violations.csv", LEDGER_VIOLATIONS_HEADER, violations
+        )
+        _write_rows(
+            folder / EXPECTED_DIR / "ledger_slow_days.csv",
+            LEDGER_SLOW_DAYS_HEADER,
+            [(day,) for day in slow_days],
+        )
+        _write_rows(
+            folder / EXPECTED_DIR / "processing_consistency.csv", PROCESSING_HEADER, statuses
+        )
+        say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
+
+    rewrite_owned(out, GENERATED_MARKER, "tally generate", write, only_own=True)
     return manifest
 
 
@@ -111,16 +123,6 @@ def _ledger_breaks(movements: list) -> list[Break]:
 
 def _write_rows(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
     write_csv(path, header, [dict(zip(header, row, strict=True)) for row in rows])
-
-
-def _clean(out: Path) -> None:
-    """Remove only the service folders this generator owns, so reruns start clean."""
-    for service in SERVICES:
-        target = out / service
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
 
 
 def _write_tables(

@@ -2,7 +2,8 @@
 reconciliations that have open breaks (the generator's ground truth, and
 marts.fct_recon_breaks) and passes the others; pending windows do not fail it;
 an input table with a null key or a window beyond its tolerance does; Data Docs
-are written; on PostgreSQL too, without the password in them.
+are written, replacing only their own files; on PostgreSQL too, without the
+password in them.
 
 The demo builds (conftest `demo_build`) run the checkpoint as part of `tally
 build`; these tests read what they printed and run it again in process for
@@ -10,6 +11,7 @@ its structured result."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +20,8 @@ import duckdb
 import pytest
 from conftest import read_csv, run_tally
 
-from orchestration.expectations import run_checkpoint
+from orchestration.expectations import ValidationError, run_checkpoint
+from orchestration.expectations.checkpoint import DOCS_MARKER
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -82,20 +85,40 @@ def test_checkpoint_fails_exactly_the_reconciliations_with_open_breaks(demo_buil
     assert f"Data Docs: {site}" in printed
 
 
-def test_data_docs_index_is_written(demo_build, tmp_path):
+def test_data_docs_replace_only_their_own_files(demo_build, tmp_path):
+    """Data Docs replace the files the previous run listed and keep every other
+    file in the folder; a file in the way that they did not write stops them."""
     demo = demo_build(SEED, "duckdb")
     docs = tmp_path / "docs"
-    (docs / "validations" / "stale").mkdir(parents=True)
-    (docs / "index.html").write_text("an earlier site")
+    foreign = {"notes.txt": "keep me", "validations/mine.html": "my own page"}
+    earlier = {"validations/stale/old.html": "an earlier run's page"}
+    for name, text in {**foreign, **earlier}.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text)
+    listing = docs / DOCS_MARKER
+    listing.write_text(json.dumps({"written_by": "tally validate", "files": list(earlier)}))
+
     outcome = run_checkpoint(settings_of(demo.warehouse), docs_dir=docs)
-    index = outcome.data_docs / "index.html"
     assert outcome.data_docs == docs.resolve()
-    html = index.read_text(encoding="utf-8")
-    assert "an earlier site" not in html and not (docs / "validations" / "stale").exists()
+    html = (docs / "index.html").read_text(encoding="utf-8")
     for suite in outcome.suites:
         assert suite.name in html, suite.name
+    assert not (docs / "validations" / "stale").exists()
+    for name, text in foreign.items():
+        assert (docs / name).read_text() == text, name
+    written = json.loads(listing.read_text())["files"]
+    assert "index.html" in written and not set(foreign) & set(written)
+    assert all((docs / name).is_file() for name in written)
     assert list((docs / "validations").rglob("*.html"))
     assert list((docs / "expectations").rglob("*.html"))
+
+    site = tmp_path / "someone-elses-site"
+    site.mkdir()
+    (site / "index.html").write_text("someone else's site")
+    with pytest.raises(ValidationError, match="index.html"):
+        run_checkpoint(settings_of(demo.warehouse), docs_dir=site)
+    assert [path.name for path in site.iterdir()] == ["index.html"]
+    assert (site / "index.html").read_text() == "someone else's site"
 
 
 def test_pending_windows_pass_and_input_or_tolerance_failures_fail(demo_build, tmp_path):

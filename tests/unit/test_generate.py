@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 from conftest import HEADERS
 
+from orchestration.cli import main
 from orchestration.generate import generate
+from orchestration.generate.demo import GENERATED_MARKER
+from orchestration.owned_files import ForeignFiles
 
 START = date(2026, 11, 1)
 DAYS = 14
@@ -139,18 +142,49 @@ def all_files(root: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_identical_bytes_and_reruns_clean(demo: Path, tmp_path: Path) -> None:
-    stale = tmp_path / "payments" / "payments" / "payments_1999-01-01.csv"
+    """A rerun into its own folder replaces what the last run wrote (a day file
+    of a longer earlier run included) and keeps what someone added there since."""
+    out = tmp_path / "landing"
+    stale = out / "payments" / "payments" / "payments_1999-01-01.csv"
     stale.parent.mkdir(parents=True)
     stale.write_text("old\n")
-    unrelated = tmp_path / "notes.txt"
-    unrelated.write_text("keep me\n")
+    written = {
+        "written_by": "tally generate",
+        "files": ["payments/payments/payments_1999-01-01.csv"],
+    }
+    (out / GENERATED_MARKER).write_text(json.dumps(written))
+    foreign = {
+        "notes.txt": "keep me\n",
+        "payments/payments/payments_manual_fix.csv": "payment_id\n",
+        "_expected/reviewed.txt": "checked by hand\n",
+    }
+    for name, text in foreign.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
 
-    generate(tmp_path, seed=42, start=START, days=DAYS)
+    generate(out, seed=42, start=START, days=DAYS)
 
     assert not stale.exists()
-    assert unrelated.read_text() == "keep me\n"
-    unrelated.unlink()
-    assert all_files(tmp_path) == all_files(demo)
+    files = all_files(out)
+    for name, text in foreign.items():
+        assert files.pop(name) == text.encode()
+    assert files == all_files(demo)
+    assert GENERATED_MARKER in files
+
+
+def test_a_folder_generate_did_not_write_is_refused(tmp_path: Path, capsys) -> None:
+    """`data/landing` is also the default landing folder: real exports there
+    are never overwritten or deleted."""
+    export = tmp_path / "payments" / "payments" / "export.csv"
+    export.parent.mkdir(parents=True)
+    export.write_text("payment_id\np1\n")
+    with pytest.raises(ForeignFiles, match="did not write it"):
+        generate(tmp_path, seed=42, start=START, days=DAYS)
+    assert main(["generate", "--out", str(tmp_path)]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith(f"tally generate: {tmp_path} is not empty (payments)")
+    assert "nothing was written or deleted" in message
+    assert all_files(tmp_path) == {"payments/payments/export.csv": b"payment_id\np1\n"}
 
 
 def test_different_seed_picks_different_victims(truth: set[Break], tmp_path: Path) -> None:
