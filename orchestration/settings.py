@@ -84,9 +84,10 @@ POSTGRES_SESSION_DEFAULTS = {"jit": "off", "work_mem": "64MB"}
 
 # The search_path of every builder session, whatever PGOPTIONS says: Tally's SQL
 # names every relation with its schema, and with pg_catalog first and pg_temp
-# last an unqualified name (a function, an operator, a type) can only resolve to
-# a built-in. Schema `public` is left out, so nothing anyone created there (a
-# function shadowing `lower`, a table) is picked up or written to by a build.
+# last an unqualified name resolves to a built-in (or, for a table, to the
+# session's own temporary one). Schema `public` is left out, so nothing anyone
+# created there (a function shadowing `lower`, a table) is picked up or written
+# to by a build.
 POSTGRES_SEARCH_PATH = "pg_catalog,pg_temp"
 
 

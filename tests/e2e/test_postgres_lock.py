@@ -143,6 +143,24 @@ def test_the_waiting_build_proceeds_once_the_lock_is_released(postgres_cluster, 
     observer.close()
 
 
+def test_a_lock_lost_during_the_build_is_reported(postgres_cluster, database):
+    admin = _connect(postgres_cluster, database)
+    lines: list[str] = []
+    with exclusive_build(_settings(postgres_cluster, database, 5), lines.append):
+        with admin.cursor() as cursor:  # an administrator ends the lock's session
+            cursor.execute(
+                "select pg_terminate_backend(pid) from pg_locks "
+                "where locktype = 'advisory' and objid = %s",
+                (BUILD_LOCK_KEY & 0xFFFFFFFF,),
+            )
+            assert cursor.fetchone() == (True,)
+        _wait_for(lambda: _try_lock(admin))
+    assert len(lines) == 1
+    assert "warning: the connection holding the build lock" in lines[0]
+    assert "another build may have run at the same time" in lines[0]
+    admin.close()
+
+
 HOLD = """
 import sys
 from orchestration.warehouse.postgres_lock import exclusive_build
