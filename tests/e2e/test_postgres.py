@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import psycopg2
 import pytest
-from conftest import HEADERS, Warehouse, empty_landing, write_csv
+from conftest import HEADERS, WORKER, Warehouse, empty_landing, write_csv
 from psycopg2 import errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -208,13 +208,22 @@ def _pg14_database(cluster, name: str, owner: str | None) -> None:
         cursor.execute("grant create on schema public to public")
 
 
+def _as_builder(cluster, database: str, builder: str) -> dict[str, str]:
+    """The environment of a build as `builder`. dbt parses the project again
+    when the user changes, so these builds keep their parse in a target folder
+    of their own and the other builds keep theirs."""
+    return {
+        **cluster.env(database),
+        "TALLY_PG_USER": builder,
+        "DBT_TARGET_PATH": f"target/{WORKER or 'main'}-builder",
+    }
+
+
 def test_a_non_superuser_builder_builds_and_bi_cannot_create_in_public(
     postgres_cluster, builder, tmp_path
 ):
     _pg14_database(postgres_cluster, "built_by_owner", owner=builder)
-    warehouse = Warehouse(
-        "postgres", env={**postgres_cluster.env("built_by_owner"), "TALLY_PG_USER": builder}
-    )
+    warehouse = Warehouse("postgres", env=_as_builder(postgres_cluster, "built_by_owner", builder))
     landing = empty_landing(tmp_path / "landing")
     write_csv(
         landing / "accounts/signups/day1.csv",
@@ -257,7 +266,7 @@ def test_a_builder_that_cannot_take_back_create_on_public_is_stopped(
     with _admin(postgres_cluster) as cursor:
         cursor.execute(f"grant create on database granted_to_builder to {builder}")
     warehouse = Warehouse(
-        "postgres", env={**postgres_cluster.env("granted_to_builder"), "TALLY_PG_USER": builder}
+        "postgres", env=_as_builder(postgres_cluster, "granted_to_builder", builder)
     )
     failed = warehouse.build(empty_landing(tmp_path / "landing"), "2026-11-02T00:00:00Z")
     assert failed.returncode == 1
