@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_pa
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
 from orchestration.settings import Settings, now_as_of, postgres_session_options
-from orchestration.warehouse import postgres_loader, spark_loader, spark_session
+from orchestration.warehouse import postgres_loader, postgres_lock, spark_loader, spark_session
 from orchestration.warehouse.duckdb_files import (
     WarehouseFileError,
     exclusive_build,
@@ -90,8 +90,9 @@ def build(
 ) -> BuildResult:
     """Builds every model and test; publishes the database when nothing errored.
 
-    One build at a time per warehouse (a file lock beside the working copy):
-    Dagster runs, schedules and `tally build` wait for each other. `run_id`
+    One build at a time per warehouse (a file lock beside the working copy;
+    on PostgreSQL the database's advisory lock, so builds on other hosts wait
+    too): Dagster runs, schedules and `tally build` wait for each other. `run_id`
     names the run in marts.fct_recon_runs (default: dbt's invocation id);
     `dbt_options` are extra `dbt build` flags.
 
@@ -111,7 +112,7 @@ def build(
                     "TALLY_LANDING_DIR or --landing at the folder holding "
                     "<service>/<table>/*.csv (`tally generate --out DIR` writes demo files)."
                 )
-            with exclusive_build(settings.build_lock_path, echo):
+            with _one_build_at_a_time(settings, echo):
                 result = _build(
                     settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
                 )
@@ -168,6 +169,25 @@ def _record_outcome(
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0] if lines else ""
+
+
+@contextmanager
+def _one_build_at_a_time(settings: Settings, echo: Printer) -> Iterator[None]:
+    if settings.target != "postgres":
+        with exclusive_build(settings.build_lock_path, echo):
+            yield
+        return
+    with ExitStack() as held:
+        try:
+            held.enter_context(postgres_lock.exclusive_build(settings.postgres, echo))
+        except postgres_lock.BuildLockTimeout as error:
+            raise BuildError(str(error)) from None
+        except Exception as error:  # connection refused, authentication, ...
+            raise BuildError(
+                f"Cannot take the build lock on {settings.postgres.describe()}: "
+                f"{str(error).strip()} (check TALLY_PG_HOST/PORT/USER/PASSWORD/DATABASE)"
+            ) from None
+        yield
 
 
 def _build(

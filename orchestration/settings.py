@@ -21,6 +21,9 @@ class PostgresSettings:
     user: str = "postgres"
     password: str = field(default="", repr=False)
     database: str = "tally"
+    # How long a build waits for another build of the same database to finish
+    # (postgres_lock.py); 0: fail at once.
+    lock_timeout_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> PostgresSettings:
@@ -33,6 +36,7 @@ class PostgresSettings:
             user=env.get("TALLY_PG_USER") or "postgres",
             password=env.get("TALLY_PG_PASSWORD") or "",
             database=env.get("TALLY_PG_DATABASE") or "tally",
+            lock_timeout_seconds=_seconds(env, "TALLY_PG_LOCK_TIMEOUT_SECONDS", 300.0),
         )
 
     def connect_args(self) -> dict[str, object]:
@@ -44,13 +48,32 @@ class PostgresSettings:
             "dbname": self.database,
         }
 
+    def builder_connect_args(self) -> dict[str, object]:
+        """connect_args() with the builder's session settings (search_path pinned),
+        whether or not the caller set PGOPTIONS."""
+        options = postgres_session_options(os.environ.get("PGOPTIONS", ""))
+        return {**self.connect_args(), "options": options}
+
     def describe(self) -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{name} {text!r} is not a number of seconds (0 or more)")
+    return value
+
+
 # Session settings of Tally's PostgreSQL connections (the landing COPY, every
 # model and test), passed to libpq as PGOPTIONS; a setting the user's own
-# PGOPTIONS names is left as they set it. Measured on a 1M-payment build:
+# PGOPTIONS names is left as they set it (search_path excepted). Measured on a 1M-payment build:
 # - jit off: PostgreSQL compiles every query above jit_above_cost, and the
 #   build's wide queries (staging's parsers, the nothing-lost test over every
 #   landing table) spent more time compiling than running: that test took
@@ -59,10 +82,19 @@ class PostgresSettings:
 #   million-row joins stay in memory instead of spilling to disk.
 POSTGRES_SESSION_DEFAULTS = {"jit": "off", "work_mem": "64MB"}
 
+# The search_path of every builder session, whatever PGOPTIONS says: Tally's SQL
+# names every relation with its schema, and with pg_catalog first and pg_temp
+# last an unqualified name resolves to a built-in (or, for a table, to the
+# session's own temporary one). Schema `public` is left out, so nothing anyone
+# created there (a function shadowing `lower`, a table) is picked up or written
+# to by a build.
+POSTGRES_SEARCH_PATH = "pg_catalog,pg_temp"
+
 
 def postgres_session_options(existing: str = "") -> str:
     """PGOPTIONS for Tally's PostgreSQL sessions: `existing` (the user's
-    PGOPTIONS) and `-c name=value` for each default it does not set."""
+    PGOPTIONS), `-c name=value` for each default it does not set, and the
+    pinned search_path last (the last setting of a name wins)."""
     named = {
         name.replace("-", "_").lower()
         for name in re.findall(r"(?:-c\s*|--)([A-Za-z_.-]+)\s*=", existing)
@@ -72,7 +104,10 @@ def postgres_session_options(existing: str = "") -> str:
         for name, value in POSTGRES_SESSION_DEFAULTS.items()
         if name not in named
     ]
-    return " ".join(part for part in [existing.strip(), *added] if part)
+    pinned = f"-c search_path={POSTGRES_SEARCH_PATH}"
+    if existing.strip().endswith(pinned):  # already this function's output
+        pinned = ""
+    return " ".join(part for part in [existing.strip(), *added, pinned] if part)
 
 
 @dataclass(frozen=True)

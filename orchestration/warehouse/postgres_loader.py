@@ -57,7 +57,8 @@ def load(
 
     run = LoadRun.start(settings.landing_dir)
     versions = 0
-    with closing(psycopg2.connect(**settings.postgres.connect_args())) as connection:
+    # the builder's session settings, search_path pinned (settings.py)
+    with closing(psycopg2.connect(**settings.postgres.builder_connect_args())) as connection:
         for table in tables:
             with connection:  # one transaction per table
                 with connection.cursor() as cursor:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
-from conftest import HEADERS, Warehouse, empty_landing, write_csv
+from conftest import HEADERS, WORKER, Warehouse, empty_landing, write_csv
 from psycopg2 import errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -169,3 +171,107 @@ def test_missing_column_names_the_file(tmp_path, make_warehouse):
     failed = warehouse.build(landing, "2026-11-02T00:00:00Z")
     assert failed.returncode == 1
     assert "wallet/wallets/w.csv lacks column 'currency'" in failed.stderr
+
+
+@contextmanager
+def _admin(cluster, database: str = "postgres") -> Iterator:
+    """A cursor of the cluster's superuser, in autocommit."""
+    connection = psycopg2.connect(**cluster.connect_args(database))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def builder(postgres_cluster) -> str:
+    """A builder role with no superuser, CREATEDB or CREATEROLE, and tally_bi
+    created beforehand by an administrator, as docs/engines.md sets them up."""
+    with _admin(postgres_cluster) as cursor:
+        cursor.execute("create role tally_builder login")
+        cursor.execute(
+            "do $$ begin if not exists (select from pg_roles where rolname = 'tally_bi') "
+            "then create role tally_bi nologin; end if; end $$"
+        )
+        cursor.execute("create role bi_reader_pg14 login in role tally_bi")
+    return "tally_builder"
+
+
+def _pg14_database(cluster, name: str, owner: str | None) -> None:
+    """A database whose schema public lets everyone create objects, as before
+    PostgreSQL 15."""
+    with _admin(cluster) as cursor:
+        cursor.execute(f"create database {name}" + (f" owner {owner}" if owner else ""))
+    with _admin(cluster, name) as cursor:
+        cursor.execute("grant create on schema public to public")
+
+
+def _as_builder(cluster, database: str, builder: str) -> dict[str, str]:
+    """The environment of a build as `builder`. dbt parses the project again
+    when the user changes, so these builds keep their parse in a target folder
+    of their own and the other builds keep theirs."""
+    return {
+        **cluster.env(database),
+        "TALLY_PG_USER": builder,
+        "DBT_TARGET_PATH": f"target/{WORKER or 'main'}-builder",
+    }
+
+
+def test_a_non_superuser_builder_builds_and_bi_cannot_create_in_public(
+    postgres_cluster, builder, tmp_path
+):
+    _pg14_database(postgres_cluster, "built_by_owner", owner=builder)
+    warehouse = Warehouse("postgres", env=_as_builder(postgres_cluster, "built_by_owner", builder))
+    landing = empty_landing(tmp_path / "landing")
+    write_csv(
+        landing / "accounts/signups/day1.csv",
+        HEADERS["accounts/signups"],
+        [{"user_id": "u1", "country": "DE", "signed_up_at": "2026-11-01T10:00:00Z"}],
+    )
+    warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+
+    with _admin(postgres_cluster, "built_by_owner") as cursor:
+        cursor.execute(
+            "select distinct tableowner from pg_tables "
+            "where schemaname in ('landing_load', 'marts', 'history')"
+        )
+        assert cursor.fetchall() == [(builder,)]
+        cursor.execute("select count(*) from landing_load.accounts__signups")
+        assert cursor.fetchone()[0] > 0
+    reader = psycopg2.connect(
+        **{**postgres_cluster.connect_args("built_by_owner"), "user": "bi_reader_pg14"}
+    )
+    reader.autocommit = True
+    with reader.cursor() as cursor:
+        cursor.execute("select count(*) from marts.fct_quarantine")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("select count(*) from marts.dim_reconciliations")
+        assert cursor.fetchone()[0] > 0
+        for statement in (
+            "create table public.planted (note text)",
+            "create function public.lower(value varchar) returns text "
+            "language sql as 'select 1::text'",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege):
+                cursor.execute(statement)
+    reader.close()
+
+
+def test_a_builder_that_cannot_take_back_create_on_public_is_stopped(
+    postgres_cluster, builder, tmp_path
+):
+    _pg14_database(postgres_cluster, "granted_to_builder", owner=None)
+    with _admin(postgres_cluster) as cursor:
+        cursor.execute(f"grant create on database granted_to_builder to {builder}")
+    warehouse = Warehouse(
+        "postgres", env=_as_builder(postgres_cluster, "granted_to_builder", builder)
+    )
+    failed = warehouse.build(empty_landing(tmp_path / "landing"), "2026-11-02T00:00:00Z")
+    assert failed.returncode == 1
+    assert "role tally_bi can create objects" in failed.stderr
+    assert 'run "revoke create on schema public from public, tally_bi"' in failed.stderr
+    with _admin(postgres_cluster, "granted_to_builder") as cursor:
+        cursor.execute("select count(*) from pg_tables where schemaname = 'marts'")
+        assert cursor.fetchone()[0] == 0, "nothing was built"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from conftest import write_csv
 
 from orchestration.settings import Settings
 from orchestration.warehouse import spark_loader, spark_session
-from orchestration.warehouse.landing_files import LandingError, LandingTable, NewVersion
+from orchestration.warehouse.landing_files import LandingError, LandingTable
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -148,18 +147,3 @@ def test_scratch_files_stay_out_of_the_project_root(spark):
     root = Path(__file__).resolve().parents[2]
     for name in ("derby.log", "metastore_db", "spark-warehouse"):
         assert not (root / name).exists(), f"{name} in the project root"
-
-
-def test_a_row_matched_to_no_file_stops_the_load(spark, tmp_path):
-    """Rows are matched to their file by the name Spark reports; a row that
-    matches none (a name Spark would report otherwise) must fail the load, not
-    be left out."""
-    session, _ = spark
-    path = write_csv(tmp_path / "a.csv", list(TABLE.columns), [
-        {"user_id": "u1", "country": "JP", "signed_up_at": ""}
-    ])  # fmt: skip
-    # recorded under another name than the one on disk
-    version = NewVersion("accounts/signups/b.csv", path, 10, datetime(2026, 11, 1), "x")
-    frame = spark_loader._rows(session, TABLE, [version], list(TABLE.columns), 1, datetime.now())
-    with pytest.raises(Exception, match=r"no landing file matches the name a\.csv"):
-        frame.collect()

@@ -87,14 +87,27 @@ def test_postgres_defaults_and_bad_values():
         Settings.from_env({"TALLY_TARGET": "oracle"})
 
 
+PINNED = "-c search_path=pg_catalog,pg_temp"
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("", "-c jit=off -c work_mem=64MB"),
-        ("  ", "-c jit=off -c work_mem=64MB"),
-        ("-c work_mem=1GB", "-c work_mem=1GB -c jit=off"),
-        ("--jit=on -c statement_timeout=0", "--jit=on -c statement_timeout=0 -c work_mem=64MB"),
-        ("-cjit=on -c work-mem=8MB", "-cjit=on -c work-mem=8MB"),
+        ("", f"-c jit=off -c work_mem=64MB {PINNED}"),
+        ("  ", f"-c jit=off -c work_mem=64MB {PINNED}"),
+        ("-c work_mem=1GB", f"-c work_mem=1GB -c jit=off {PINNED}"),
+        (
+            "--jit=on -c statement_timeout=0",
+            f"--jit=on -c statement_timeout=0 -c work_mem=64MB {PINNED}",
+        ),
+        ("-cjit=on -c work-mem=8MB", f"-cjit=on -c work-mem=8MB {PINNED}"),
+        # search_path is not the user's to loosen: the pinned one comes last and wins
+        (
+            "-c search_path=public -c jit=on -c work_mem=1MB",
+            f"-c search_path=public -c jit=on -c work_mem=1MB {PINNED}",
+        ),
+        # already Tally's options (a build's loader): unchanged
+        (f"-c jit=off -c work_mem=64MB {PINNED}", f"-c jit=off -c work_mem=64MB {PINNED}"),
     ],
 )
 def test_postgres_sessions_get_the_defaults_the_user_did_not_set(given, expected):
@@ -104,8 +117,33 @@ def test_postgres_sessions_get_the_defaults_the_user_did_not_set(given, expected
 def test_only_postgres_builds_pass_session_options(monkeypatch):
     monkeypatch.setenv("PGOPTIONS", "-c work_mem=1GB")
     postgres = _engine_environment(Settings.from_env({"TALLY_TARGET": "postgres"}))
-    assert postgres["PGOPTIONS"] == "-c work_mem=1GB -c jit=off"
+    assert postgres["PGOPTIONS"] == f"-c work_mem=1GB -c jit=off {PINNED}"
     assert "PGOPTIONS" not in _engine_environment(Settings.from_env({}))
+
+
+def test_the_loader_connects_with_the_session_options_whatever_pgoptions_says(monkeypatch):
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    pg = Settings.from_env({"TALLY_TARGET": "postgres"}).postgres
+    assert pg.builder_connect_args() == {
+        **pg.connect_args(),
+        "options": f"-c jit=off -c work_mem=64MB {PINNED}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, 300.0), ("", 300.0), ("0", 0.0), (" 2.5 ", 2.5)]
+)
+def test_lock_timeout_comes_from_the_environment(given, expected):
+    env = {} if given is None else {"TALLY_PG_LOCK_TIMEOUT_SECONDS": given}
+    assert Settings.from_env(env).postgres.lock_timeout_seconds == expected
+
+
+@pytest.mark.parametrize("bad", ["-1", "soon", "nan", "inf"])
+def test_bad_lock_timeout_is_refused_naming_the_variable(bad):
+    with pytest.raises(
+        ValueError, match="TALLY_PG_LOCK_TIMEOUT_SECONDS .* not a number of seconds"
+    ):
+        Settings.from_env({"TALLY_PG_LOCK_TIMEOUT_SECONDS": bad})
 
 
 @pytest.mark.parametrize(
