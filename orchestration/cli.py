@@ -233,7 +233,7 @@ def _build(args: argparse.Namespace) -> int:
     summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
     print(format_freshness(read_freshness(settings)))
-    broken = {**outcome.broken_reconciliations, **outcome.warned_reconciliations}
+    broken = {row.recon_name: row.breaks for row in summaries if row.breaks}
     if broken:
         names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))
         print(f"Reconciliations with open breaks: {names}")

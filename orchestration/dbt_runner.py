@@ -37,12 +37,14 @@ class BuildOutcome:
     success: bool = True
     errors: list[NodeProblem] = field(default_factory=list)
     warnings: list[NodeProblem] = field(default_factory=list)
-    broken_reconciliations: dict[str, int] = field(default_factory=dict)
-    warned_reconciliations: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     node_count: int = 0
     fatal: str | None = None
-    # Per reconciliation, its recon_has_no_open_breaks test's status and its
+    # The recon_has_no_open_breaks tests that ran: severity class -> status and
+    # failing rows (one row per broken window of that class's reconciliations).
+    recon_class_tests: dict[str, str] = field(default_factory=dict)
+    broken_windows: int = 0
+    # Per reconciliation, the status of its severity class's test and its
     # recon_<name> model's run time, as marts.fct_recon_runs records them.
     recon_tests: dict[str, str] = field(default_factory=dict)
     recon_seconds: dict[str, float] = field(default_factory=dict)
@@ -52,16 +54,29 @@ class BuildOutcome:
         return bool(self.errors) or self.fatal is not None
 
 
-def _recon_name(node: Any) -> str | None:
+def severity_class(severity: str | None) -> str:
+    """The class of a reconciliation's declared severity: `error` (critical,
+    error) or `warn` (warning, info), as its dbt test and Dagster check see it."""
+    return "error" if severity in ("critical", "error") else "warn"
+
+
+def recon_test_class(node: Any) -> str | None:
+    """The severity class a `recon_has_no_open_breaks` test covers; None for other nodes."""
     metadata = getattr(node, "test_metadata", None)
     if metadata is None or metadata.name != RECON_TEST:
         return None
-    return metadata.kwargs.get("recon_name")
+    return metadata.kwargs.get("severity_class")
+
+
+def _declared_severity(node: Any) -> str | None:
+    meta = getattr(getattr(node, "config", None), "meta", None) or {}
+    return (meta.get("tally") or {}).get("severity")
 
 
 def classify(results: Sequence[Any]) -> BuildOutcome:
     """Sorts dbt run results into errors, reconciliation breaks and warnings."""
     outcome = BuildOutcome(node_count=len(results))
+    classes: dict[str, str] = {}  # reconciliation -> severity class, from its model's meta
     for result in results:
         node = result.node
         status = str(result.status)
@@ -73,27 +88,26 @@ def classify(results: Sequence[Any]) -> BuildOutcome:
             message=result.message or "",
             path=getattr(node, "original_file_path", ""),
         )
-        recon = _recon_name(node) if kind == "test" else None
-        if recon:
-            outcome.recon_tests[recon] = status
+        recon_class = recon_test_class(node) if kind == "test" else None
+        if recon_class:
+            outcome.recon_class_tests[recon_class] = status
         if kind == "model" and node.name.startswith("recon_"):
-            outcome.recon_seconds[node.name.removeprefix("recon_")] = float(
-                getattr(result, "execution_time", 0) or 0
-            )
+            name = node.name.removeprefix("recon_")
+            outcome.recon_seconds[name] = float(getattr(result, "execution_time", 0) or 0)
+            classes[name] = severity_class(_declared_severity(node))
         if status == "error":
             outcome.errors.append(problem)
         elif status == "skipped":
             outcome.skipped.append(node.name)
+        elif status in ("fail", "warn") and recon_class:
+            outcome.broken_windows += int(result.failures or 0)  # breaks are output
         elif status == "fail":
-            if recon:
-                outcome.broken_reconciliations[recon] = int(result.failures or 0)
-            else:
-                outcome.errors.append(problem)
+            outcome.errors.append(problem)
         elif status == "warn":
-            if recon:
-                outcome.warned_reconciliations[recon] = int(result.failures or 0)
-            else:
-                outcome.warnings.append(problem)
+            outcome.warnings.append(problem)
+    for name, recon_class in classes.items():
+        if recon_class in outcome.recon_class_tests:
+            outcome.recon_tests[name] = outcome.recon_class_tests[recon_class]
     outcome.success = not outcome.errors
     return outcome
 

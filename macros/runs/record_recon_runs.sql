@@ -91,7 +91,13 @@
         {{ run.nodes }},
         {{ run.errored }},
         names.recon_name,
-        coalesce(outcomes.recon_outcome, 'not_run'),
+        -- a class's test fails for the reconciliations of that class that broke;
+        -- one without a broken window passed it
+        case
+            when outcomes.recon_outcome in ('fail', 'warn') and coalesce(windows.broken_windows, 0) = 0
+                then 'pass'
+            else coalesce(outcomes.recon_outcome, 'not_run')
+        end,
         outcomes.recon_seconds,
         coalesce(windows.broken_windows, 0),
         coalesce(open_breaks.open_breaks, 0),
@@ -122,14 +128,22 @@
     {{ return({'outcome': outcome, 'nodes': results | length, 'errored': state.errored}) }}
 {%- endmacro %}
 
-{#- Per reconciliation: its test's status (pass/fail/warn/error/skipped) and its
-    model's execution time, when they ran in this invocation. -#}
+{#- Per reconciliation: the status of its severity class's recon_has_no_open_breaks
+    test (pass/fail/warn/error/skipped) and its model's execution time, when they
+    ran in this invocation. -#}
 {% macro _recon_results(results) -%}
-    {%- set recons = {} -%}
+    {%- set classes = {} -%}
     {%- for result in results if result.node.resource_type == 'test' -%}
         {%- set metadata = tally._test_metadata(result.node) -%}
         {%- if metadata is not none and metadata.name == 'recon_has_no_open_breaks' -%}
-            {%- do recons.update({metadata.kwargs.recon_name: {'outcome': result.status | string, 'seconds': none}}) -%}
+            {%- do classes.update({metadata.kwargs.severity_class: result.status | string}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set recons = {} -%}
+    {%- for name, declared in var('tally_reconciliations', {}).items() -%}
+        {%- set severity_class = 'error' if declared.get('severity') in ['critical', 'error'] else 'warn' -%}
+        {%- if severity_class in classes -%}
+            {%- do recons.update({name: {'outcome': classes[severity_class], 'seconds': none}}) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for result in results if result.node.resource_type == 'model' and result.node.name.startswith('recon_') -%}

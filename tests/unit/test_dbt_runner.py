@@ -7,12 +7,14 @@ from types import SimpleNamespace
 from orchestration.dbt_runner import RECON_TEST, classify
 
 
-def result(name, resource_type, status, *, recon=None, failures=0, message=""):
-    metadata = SimpleNamespace(name=RECON_TEST, kwargs={"recon_name": recon}) if recon else None
+def result(name, resource_type, status, *, cls=None, severity=None, failures=0, message=""):
+    metadata = SimpleNamespace(name=RECON_TEST, kwargs={"severity_class": cls}) if cls else None
+    meta = {"tally": {"severity": severity}} if severity else {}
     node = SimpleNamespace(
         name=name,
         resource_type=resource_type,
         test_metadata=metadata,
+        config=SimpleNamespace(meta=meta),
         original_file_path=f"models/{name}.sql",
     )
     return SimpleNamespace(node=node, status=status, failures=failures, message=message)
@@ -21,28 +23,35 @@ def result(name, resource_type, status, *, recon=None, failures=0, message=""):
 def test_reconciliation_test_failures_are_breaks_not_errors():
     outcome = classify(
         [
-            result("recon_payments_psp", "model", "success"),
-            result("t1", "test", "fail", recon="payments_psp", failures=3),
-            result("t2", "test", "warn", recon="wallet_credit", failures=1),
-            result("t3", "test", "pass", recon="signup_wallet"),
+            result("recon_payments_psp", "model", "success", severity="critical"),
+            result("recon_wallet_credit", "model", "success", severity="warning"),
+            result("recon_signup_wallet", "model", "success", severity="error"),
+            result("t1", "test", "fail", cls="error", failures=3),
+            result("t2", "test", "warn", cls="warn", failures=1),
         ]
     )
     assert outcome.success and not outcome.has_errors
-    assert outcome.broken_reconciliations == {"payments_psp": 3}
-    assert outcome.warned_reconciliations == {"wallet_credit": 1}
+    assert outcome.broken_windows == 4
+    assert outcome.recon_class_tests == {"error": "fail", "warn": "warn"}
+    # each reconciliation gets the status of its severity class's test
+    assert outcome.recon_tests == {
+        "payments_psp": "fail",
+        "signup_wallet": "fail",
+        "wallet_credit": "warn",
+    }
 
 
 def test_model_errors_and_integrity_test_failures_are_errors():
     outcome = classify(
         [
-            result("raw_psp__settlements", "model", "error", message="CSV Error on Line: 2"),
+            result("base_psp__settlements", "model", "error", message="CSV Error on Line: 2"),
             result("unique_x", "test", "fail", failures=2),
             result("stg_psp__settlements", "model", "skipped"),
             result("not_null_y", "test", "warn", failures=1),
         ]
     )
     assert not outcome.success and outcome.has_errors
-    assert [problem.name for problem in outcome.errors] == ["raw_psp__settlements", "unique_x"]
+    assert [problem.name for problem in outcome.errors] == ["base_psp__settlements", "unique_x"]
     assert "CSV Error on Line: 2" in outcome.errors[0].describe()
     assert outcome.skipped == ["stg_psp__settlements"]
     assert [problem.name for problem in outcome.warnings] == ["not_null_y"]

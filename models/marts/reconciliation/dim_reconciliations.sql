@@ -1,5 +1,5 @@
--- The registry: one row per reconciliation, generated from each model's YAML
--- (config.meta.tally), so what is documented is what runs.
+-- The registry: one row per reconciliation, generated from its declaration
+-- (vars.tally_reconciliations), so what is documented is what runs.
 {%- set names = tally.reconciliations() %}
 {%- for name in names %}
 -- depends_on: {{ ref('recon_' ~ name) }}
@@ -26,7 +26,7 @@ with registry as (
     select
         {{ tally._registry_text(spec.name) }} as recon_name,
         {{ tally._registry_text(node.name) }} as model_name,
-        {{ tally._registry_text(node.description | trim) }} as description,
+        {{ tally._registry_text(spec.description | trim) }} as description,
         {{ tally._registry_text(spec.kind) }} as recon_kind,
         {{ tally._registry_text(spec.left.get('label')) }} as left_side,
         {{ tally._registry_text(left_model) }} as left_model,

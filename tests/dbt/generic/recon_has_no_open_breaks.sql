@@ -1,15 +1,17 @@
-{#- Fails for every window of the reconciliation that has an open break.
-    `severity_level` is the reconciliation's YAML severity: critical and error make
-    this an error, warning and info a warning. At execution it is checked against
-    the reconciliation's meta, so the two cannot drift apart. -#}
-{% test recon_has_no_open_breaks(model, recon_name, severity_level) %}
-    {{ config(severity=('error' if severity_level in ['critical', 'error'] else 'warn')) }}
-    {%- if execute -%}
-        {%- set declared = tally.recon_spec(tally.recon_node(recon_name)).severity -%}
-        {%- if declared != severity_level -%}
-            {{ exceptions.raise_compiler_error("Test recon_has_no_open_breaks for " ~ recon_name ~ " has severity_level " ~ severity_level ~ " but the reconciliation's meta.tally.severity is " ~ declared) }}
-        {%- endif -%}
-    {%- endif %}
+{#- Fails for every window of every reconciliation of one severity class that has
+    an open break; each failing row names its reconciliation. Two instances run
+    on fct_recon_window_summary: `severity_class: error` (reconciliations whose
+    declared severity is critical or error; dbt severity error) and
+    `severity_class: warn` (warning or info; dbt severity warn). The class of
+    each reconciliation is read from its declaration when the test runs, so a
+    new reconciliation is tested with nothing to add here. -#}
+{% test recon_has_no_open_breaks(model, severity_class) %}
+    {{ config(severity=('error' if severity_class == 'error' else 'warn')) }}
+    {%- set levels = ['critical', 'error'] if severity_class == 'error' else ['warning', 'info'] -%}
+    {%- set names = [] -%}
+    {%- for name, declared in var('tally_reconciliations', {}).items() if declared.get('severity') in levels -%}
+        {%- do names.append(tally.sql_string(name)) -%}
+    {%- endfor %}
     select
         recon_name,
         window_start,
@@ -19,6 +21,6 @@
         duplicate_count,
         amount_diff
     from {{ model }}
-    where recon_name = {{ tally.sql_string(recon_name) }}
-        and window_status = 'breaks'
+    where window_status = 'breaks'
+        and recon_name in ({{ names | join(', ') if names else "''" }})
 {% endtest %}
