@@ -1,9 +1,12 @@
-"""Inline SVG charts: drawn here, so the report needs no script library or network."""
+"""Geometry of the inline SVG charts; their markup is templates/charts.html.
+
+Drawn in the page itself, so the report needs no script library or network.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from html import escape
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 STATUS_COLOURS = {"balanced": "#2e7d32", "pending": "#f9a825", "breaks": "#c62828"}
@@ -18,15 +21,56 @@ AGE_BUCKETS = (
     ("open_3_to_7_days", "3 to 7 days"),
     ("open_over_7_days", "over 7 days"),
 )
-_STRIP_WIDTH = 1000
-_STRIP_HEIGHT = 28
+UNKNOWN_COLOUR = "#9e9e9e"
+STRIP_WIDTH, STRIP_HEIGHT = 1000, 28
+BAR_HEIGHT, BAR_GAP, BAR_LENGTH, LABEL_WIDTH = 22, 8, 320, 110
 
 
-def window_strip(recon: str, windows: Sequence[dict[str, Any]], label: str) -> str:
+@dataclass(frozen=True)
+class StripCell:
+    """One window: its status, place on the strip and hover text."""
+
+    status: str
+    x: float
+    width: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Strip:
+    cells: list[StripCell]
+    width: int = STRIP_WIDTH
+    height: int = STRIP_HEIGHT
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One age bucket: its words, count, and the bar's top edge and length."""
+
+    label: str
+    count: int
+    y: int
+    length: float
+
+
+@dataclass(frozen=True)
+class AgingChart:
+    bars: list[Bar]
+    bar_height: int = BAR_HEIGHT
+    label_width: int = LABEL_WIDTH
+    # room for the labels, the longest bar and its count
+    width: int = LABEL_WIDTH + BAR_LENGTH + 60
+
+    @property
+    def height(self) -> int:
+        return len(self.bars) * (BAR_HEIGHT + BAR_GAP)
+
+
+def window_strip(windows: Sequence[dict[str, Any]], label: Callable[[Any], str]) -> Strip:
     """One coloured cell per window, oldest first; hovering names the window."""
-    count = max(len(windows), 1)
-    width = _STRIP_WIDTH / count
     cells = []
+    width = STRIP_WIDTH / max(len(windows), 1)
     for index, window in enumerate(windows):
         status = window["window_status"]
         title = f"{label(window['window_start'])}: {STATUS_WORDS.get(status, status)}"
@@ -39,39 +83,17 @@ def window_strip(recon: str, windows: Sequence[dict[str, Any]], label: str) -> s
             title += f" ({breaks} open)"
         elif status == "pending":
             title += f" ({window['pending_count']} waiting)"
-        cells.append(
-            f'<rect class="window window-{escape(status)}" x="{index * width:.3f}" y="0" '
-            f'width="{width:.3f}" height="{_STRIP_HEIGHT}" '
-            f'fill="{STATUS_COLOURS.get(status, "#9e9e9e")}">'
-            f"<title>{escape(title)}</title></rect>"
-        )
-    return (
-        f'<svg class="window-strip" data-recon="{escape(recon)}" role="img" '
-        f'aria-label="window status over time" viewBox="0 0 {_STRIP_WIDTH} {_STRIP_HEIGHT}" '
-        f'preserveAspectRatio="none" width="100%" height="{_STRIP_HEIGHT}">'
-        + "".join(cells)
-        + "</svg>"
-    )
+        fill = STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
+        cells.append(StripCell(status, index * width, width, fill, title))
+    return Strip(cells)
 
 
-def aging_chart(recon: str, buckets: Sequence[tuple[str, int]]) -> str:
+def aging_chart(buckets: Sequence[tuple[str, int]]) -> AgingChart:
     """Horizontal bars: open breaks by how long ago they were first seen."""
-    bar_height, gap, label_width, bar_width = 22, 8, 110, 320
     top = max([count for _, count in buckets] + [1])
-    rows = []
-    for index, (label, count) in enumerate(buckets):
-        y = index * (bar_height + gap)
-        width = bar_width * count / top
-        rows.append(
-            f'<text x="0" y="{y + 15}" class="axis">{escape(label)}</text>'
-            f'<rect class="age-bar" x="{label_width}" y="{y}" width="{width:.1f}" '
-            f'height="{bar_height}" fill="#c62828"><title>{escape(label)}: {count}</title></rect>'
-            f'<text x="{label_width + width + 6:.1f}" y="{y + 15}" class="value">{count}</text>'
-        )
-    height = len(buckets) * (bar_height + gap)
-    total = label_width + bar_width + 60
-    return (
-        f'<svg class="aging-chart" data-recon="{escape(recon)}" role="img" '
-        f'aria-label="open breaks by age" viewBox="0 0 {total} {height}" '
-        f'width="{total}" height="{height}">' + "".join(rows) + "</svg>"
+    return AgingChart(
+        [
+            Bar(label, count, index * (BAR_HEIGHT + BAR_GAP), BAR_LENGTH * count / top)
+            for index, (label, count) in enumerate(buckets)
+        ]
     )

@@ -7,9 +7,12 @@ Numbers stay numbers (a negative amount_diff is a number, not a formula).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,3 +46,26 @@ def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     for row in rows:
         writer.writerow([cell(row.get(column)) for column in columns])
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Download:
+    """A CSV the page offers: the id of the block that holds it, its name and size."""
+
+    block_id: str
+    filename: str
+    row_count: int
+    payload: str
+
+
+def download(
+    block_id: str, filename: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> Download:
+    """The CSV of `rows`, ready to embed in the page.
+
+    Base64, so no value in it is ever markup; a byte-order mark so spreadsheets
+    read UTF-8. The block id keeps to characters that need no escaping anywhere.
+    """
+    payload = base64.b64encode(("\ufeff" + to_csv(columns, rows)).encode()).decode()
+    safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", block_id)
+    return Download(safe_id, filename, len(rows), payload)
