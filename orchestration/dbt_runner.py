@@ -150,7 +150,7 @@ def keep_parse_across_duckdb_files() -> None:
     the profile's connection keys are unchanged, and dbt-duckdb counts the
     database file's path among them. So a build of another warehouse file from
     the same project folder (another `--duckdb-path`, a test's temporary
-    warehouse) parsed the whole project again: 5-10 s per build, a third of a
+    warehouse) parsed the whole project again, a large share of a
     small build. The path never reaches the parse: the project reads
     `target.database` and the landing folder only, and the database name
     (derived from the file name) still counts, as do the other keys. Applies

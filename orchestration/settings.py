@@ -73,11 +73,10 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
 
 # Session settings of Tally's PostgreSQL connections (the landing COPY, every
 # model and test), passed to libpq as PGOPTIONS; a setting the user's own
-# PGOPTIONS names is left as they set it (search_path excepted). Measured on a 1M-payment build:
+# PGOPTIONS names is left as they set it (search_path excepted):
 # - jit off: PostgreSQL compiles every query above jit_above_cost, and the
 #   build's wide queries (staging's parsers, the nothing-lost test over every
-#   landing table) spent more time compiling than running: that test took
-#   109 s with JIT and 37 s without.
+#   landing table) spend more time compiling than running (bench/README.md).
 # - work_mem 64MB (the server default is 4MB): the sorts and hashes of
 #   million-row joins stay in memory instead of spilling to disk.
 POSTGRES_SESSION_DEFAULTS = {"jit": "off", "work_mem": "64MB"}

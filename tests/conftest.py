@@ -56,7 +56,7 @@ if WORKER:
     if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
         main.__file__ = str(Path(sys.executable).with_name("pytest"))
 
-# One header per landing table (CONTRACT section 2).
+# One header per landing table, as the contract lists them.
 HEADERS: dict[str, list[str]] = {
     "accounts/signups": ["user_id", "country", "signed_up_at"],
     "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],

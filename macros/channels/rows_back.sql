@@ -10,8 +10,8 @@
     (integers, known before the query runs, e.g. read from a rules table): each
     offset then becomes a choice among lag()s with constant offsets, all in one
     window pass over rows already sorted, on every engine. That is much cheaper
-    than the engine's general way (the demo's 3.4M channel evaluations on DuckDB:
-    0.8 s against 2.3 s for the self-joins). A value missing from the list would
+    than the engine's general way (self-joins, or per-row offsets; measured in
+    bench/results/channel_health.json). A value missing from the list would
     give null, so the list must be complete. The general way is used when a
     suffix has no value (no rows to read) or past 64 distinct values. -#}
 {% macro rows_back(relation, partition_by, row_index, columns, offsets, offset_values=none) -%}
@@ -43,8 +43,7 @@
 
 {#- DuckDB and Spark, when the offsets' values are not known: the relation joined
     to itself once per offset, on the row number (Spark's lag() takes only a
-    constant offset; DuckDB's takes a per-row one, but its hash joins are faster:
-    6.7 s against 8.6 s for the demo's 3.4M channel evaluations). -#}
+    constant offset; DuckDB's takes a per-row one, but its hash joins are faster). -#}
 {% macro default__rows_back(relation, partition_by, row_index, columns, offsets) -%}
     select
         {{ relation }}.*

@@ -1,6 +1,6 @@
 {#- on-run-end hook: one row per reconciliation into marts.fct_recon_runs for
-    this invocation (run metrics, as article 003 pushes recon duration and job
-    failures). The reconciliations are those of the registry and of the window
+    this invocation (run metrics: reconciliation durations and failed builds,
+    for dashboards and alerting on the pipeline itself). The reconciliations are those of the registry and of the window
     summary, so any reconciliation that feeds the marts is counted; its outcome
     and duration come from this invocation's results (its
     recon_has_no_open_breaks test and its recon_<name> model), its counts from

@@ -1,5 +1,5 @@
 """The reconciliation benchmark runs end to end at a tiny size and writes the
-results file in the agreed shape (CONTRACT section 6). No timing is asserted."""
+results file in the agreed shape. No timing is asserted."""
 
 from __future__ import annotations
 
