@@ -34,7 +34,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from orchestration.generate.delivery import deliver_days
+from orchestration.generate.daily_files import deliver_days
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TALLY = Path(sys.executable).with_name("tally")

@@ -14,12 +14,18 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from orchestration.settings import Settings
 
-if TYPE_CHECKING:
-    from orchestration.build import BuildResult
+
+class BuildFacts(Protocol):
+    """What metrics.prom says of a build (orchestration.build.BuildResult has it)."""
+
+    published: bool
+    seconds: float
+    outcome: Any  # errors, fatal
+
 
 LATEST_RUN_SQL = """
 select
@@ -55,7 +61,7 @@ def _label(value: Any) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(result: BuildResult, recons: list[dict[str, Any]], now: float) -> str:
+def render(result: BuildFacts, recons: list[dict[str, Any]], now: float) -> str:
     outcome = result.outcome
     lines = [
         "# HELP tally_build_success 1 when the last build succeeded and was published, else 0.",
@@ -86,7 +92,7 @@ def render(result: BuildResult, recons: list[dict[str, Any]], now: float) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_metrics(settings: Settings, result: BuildResult) -> Path:
+def write_metrics(settings: Settings, result: BuildFacts) -> Path:
     """Writes metrics.prom atomically (a scraper never reads half a file).
 
     Raises OSError when it cannot, after removing the previous file: a stale

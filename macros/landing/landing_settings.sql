@@ -14,16 +14,3 @@
     {%- endif -%}
     {{ return(found) }}
 {%- endmacro %}
-
-{#- The time before which the newest record is too old: as_of - count period. -#}
-{% macro freshness_bound(threshold) -%}
-    {%- if threshold and threshold.get('count') and threshold.get('period') -%}
-        {{ dbt.dateadd(threshold.period, -1 * (threshold['count'] | int), tally.as_of()) }}
-    {%- else -%}
-        cast(null as timestamp)
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro freshness_text(threshold) -%}
-    {{ return((threshold['count'] ~ ' ' ~ threshold.period) if threshold and threshold.get('count') else '') }}
-{%- endmacro %}

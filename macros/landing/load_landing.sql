@@ -45,25 +45,6 @@
     {{ return('select 1') }}
 {%- endmacro %}
 
-{#- The landing tables: the project's sources loaded by Tally (`loader: tally`). -#}
-{% macro landing_sources() -%}
-    {%- set found = [] -%}
-    {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
-        {%- if source.loader == 'tally' and source.package_name == project_name -%}
-            {%- do found.append(source) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(found) }}
-{%- endmacro %}
-
-{% macro landing_schema() -%}
-    {{ return('landing') }}
-{%- endmacro %}
-
-{% macro landing_relation(source) -%}
-    {{ return(api.Relation.create(database=source.database, schema=source.schema, identifier=source.identifier)) }}
-{%- endmacro %}
-
 {#- Loads one table's new file versions (DuckDB). -#}
 {% macro _load_landing_table(source, ignored_table) -%}
     {%- set relation = tally.landing_relation(source) -%}

@@ -177,16 +177,6 @@ where
 {%- endif %}
 {%- endmacro %}
 
-{#- The columns of a reconciliation's outcome rows that the marts read (the
-    recon_ tables add their incremental bookkeeping, starting with `_`). -#}
-{% macro recon_columns() -%}
-    {{ return([
-        'recon_name', 'window_start', 'record_key', 'outcome', 'mismatched_columns',
-        'left_count', 'right_count', 'left_record_at', 'right_record_at',
-        'left_amount', 'right_amount', 'amount_diff', 'status', 'owner', 'severity',
-    ]) }}
-{%- endmacro %}
-
 {#- True when every key must be recomputed: first or full-refresh build, a side
     rebuilt or reset since this table's marks, an empty side, as_of earlier than
     the last build's, or a changed declaration. Logs why. -#}

@@ -1,4 +1,5 @@
-{{ config(**tally.replaced_by_partition('observed_at')) }}
+{#- kept across --full-refresh: history cannot be rebuilt from the landing files -#}
+{{ config(full_refresh=false, **tally.replaced_by_partition('observed_at')) }}
 -- Every break each build saw, stamped with the build's as_of. Re-running a build
 -- with the same as_of replaces its observations (delete+insert on observed_at),
 -- so repeating a build changes nothing.

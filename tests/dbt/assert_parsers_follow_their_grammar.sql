@@ -1,4 +1,4 @@
--- Staging's parsers (stage()'s decimal, minor_amount, iso_timestamp and epoch_ms
+-- Staging's parsers (parse_landing()'s decimal, minor_amount, iso_timestamp and epoch_ms
 -- types) give, on this engine, the value each text should give, or null for text
 -- outside the grammar: the edges of every field, a day outside its month, offsets
 -- that cross a day and a year, fractions past the microsecond (dropped, not

@@ -55,7 +55,7 @@ def written_by(database: Path, record_key: str) -> datetime:
     """as_of of the build that last wrote a payments_psp break's occurrence row."""
     rows = query(
         database,
-        "select _as_of from intermediate.int_recon__break_occurrences "
+        "select _as_of from history.int_recon__break_occurrences "
         f"where recon_name = 'payments_psp' and record_key = '{record_key}'",
     )
     assert len(rows) == 1, rows

@@ -25,7 +25,7 @@ from conftest import (
     write_csv,
 )
 
-from orchestration.generate.delivery import deliver_days
+from orchestration.generate.daily_files import deliver_days
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ RECON_COLUMNS = (
 def snapshot(database: Path) -> dict[str, list[tuple]]:
     tables = {name: f"select * from marts.{name} order by all" for name in MARTS}
     tables["reconciliation"] = (
-        f"select {RECON_COLUMNS} from intermediate.int_recon__outcomes order by all"
+        f"select {RECON_COLUMNS} from reconciliation.int_recon__outcomes order by all"
     )
     tables["staged_settlements"] = (
         "select * exclude (_source_file, _source_row, _load_id, _consumed_load_id, _tombstone) "

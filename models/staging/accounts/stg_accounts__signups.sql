@@ -1,4 +1,4 @@
-{{ tally.staged(
+{{ tally.clean_rows(
     ref('base_accounts__signups'),
     [
         'user_id',

@@ -1,4 +1,4 @@
-{{ tally.staged(
+{{ tally.clean_rows(
     ref('base_ledger__postings'),
     [
         'posting_id',

@@ -1,4 +1,4 @@
-{{ tally.staged(
+{{ tally.clean_rows(
     ref('base_promo__credits'),
     [
         'credit_id',

@@ -1,4 +1,4 @@
-{{ tally.staged(
+{{ tally.clean_rows(
     ref('base_psp__settlements'),
     [
         'psp_reference',

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
-{{ tally.stage(
+{{ tally.parse_landing(
     source('ledger', 'postings'),
     [
         {'name': 'posting_id', 'type': 'key'},

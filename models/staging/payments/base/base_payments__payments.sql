@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
-{{ tally.stage(
+{{ tally.parse_landing(
     source('payments', 'payments'),
     [
         {'name': 'payment_id', 'type': 'key'},

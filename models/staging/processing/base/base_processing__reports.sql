@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
-{{ tally.stage(
+{{ tally.parse_landing(
     source('processing', 'reports'),
     [
         {'name': 'processing_id', 'type': 'key'},

@@ -1,4 +1,5 @@
--- Every registered reconciliation's per-key outcomes in one relation (without
+{{ config(materialized='view') }}
+-- Every declared reconciliation's per-key outcomes in one relation (without
 -- the incremental bookkeeping columns of the recon_ tables).
 {%- set names = tally.reconciliations() %}
 

@@ -14,7 +14,7 @@
     the rows above its own mark to find what changed) and `_tombstone` (rows of
     files that are gone, emitted so delete+insert removes them; the post-hook
     deletes the markers). -#}
-{% macro staged(base, columns) -%}
+{% macro clean_rows(base, columns) -%}
     {{ config(**tally.replaced_by_key('_source_file')) }}
     {%- set rebuild = tally._staging_rebuild_needed(base) -%}
 {#- `base` is read where it is needed, not through one CTE: a CTE read three
@@ -112,74 +112,4 @@ select * from renamed
         {{ log("Tally: " ~ this.identifier ~ ": " ~ superseded ~ " staged file(s) changed since they were staged; rebuilding it from the current file versions", info=true) }}
     {%- endif -%}
     {{ return(superseded > 0) }}
-{%- endmacro %}
-
-{#- The CTE keyword that has the engine compute a CTE again wherever it is read
-    instead of storing it whole: DuckDB materializes a CTE read more than once.
-    Empty elsewhere (the engine's default). -#}
-{% macro not_materialized() -%}
-    {{ return(adapter.dispatch('not_materialized', 'tally')()) }}
-{%- endmacro %}
-
-{% macro default__not_materialized() -%}
-{%- endmacro %}
-
-{% macro duckdb__not_materialized() -%}
-    not materialized
-{%- endmacro %}
-
-{#- Rows of a landing table (a source) or a parsed (base_) table that belong to each file's
-    latest loaded version: what the landing folder holds now (version markers
-    left out). -#}
-{% macro current_rows(relation) -%}
-    select loaded.*
-    from {{ relation }} as loaded
-    inner join (
-        select _source_file, max(_load_id) as latest_load_id
-        from {{ relation }}
-        where _source_row is null  -- the version markers (see landing_table())
-        group by _source_file
-    ) as latest
-        on loaded._source_file = latest._source_file
-        and loaded._load_id = latest.latest_load_id
-    where loaded._source_row is not null
-{%- endmacro %}
-
-{#- The first copy (by file, then row) of each group of rows equal on `columns`:
-    those columns with the copy's `_source_file`, `_source_row` and `_load_id`. -#}
-{% macro first_copies(relation, columns) -%}
-    {{ return(adapter.dispatch('first_copies', 'tally')(relation, columns)) }}
-{%- endmacro %}
-
-{#- The columns a copy is kept with: `columns`, then its file, row and load. -#}
-{% macro _copy_columns(columns) -%}
-    {{ columns | join(', ') }}, _source_file, _source_row, _load_id
-{%- endmacro %}
-
-{% macro default__first_copies(relation, columns) -%}
-    select {{ tally._copy_columns(columns) }}
-    from (
-        select
-            *,
-            row_number() over (
-                partition by {{ columns | join(', ') }}
-                order by _source_file, _source_row
-            ) as copy_number
-        from {{ relation }}
-    ) as numbered
-    where copy_number = 1
-{%- endmacro %}
-
-{#- DuckDB: most rows have no identical copy, and grouping every row by every
-    column is the costliest step of staging. A row whose hash of `columns` no
-    other row shares has no copy and passes through as it is; only rows whose
-    hash repeats (the copies, and any hash collision) go through the plain
-    version (see group_only_repeated()). Exact: identical rows have equal
-    hashes, and a collision only sends rows to the exact version. At 10M rows
-    about a third less time than numbering every row. `relation` is read three
-    times: pass a relation or a CTE that is cheap to re-read. -#}
-{% macro duckdb__first_copies(relation, columns) -%}
-    {%- call(repeated) tally.group_only_repeated(relation, 'hash(' ~ columns | join(', ') ~ ')', tally._copy_columns(columns)) %}
-    {{ tally.default__first_copies(repeated, columns) }}
-    {%- endcall %}
 {%- endmacro %}

@@ -18,9 +18,9 @@
 
     The model built from this keeps every landing row of every file version and is
     incremental: a build parses only the rows loaded since its last run. `stg_`
-    models (see staged()) select the clean, first copies of each file's latest
+    models (see clean_rows()) select the clean, first copies of each file's latest
     version, and `fct_quarantine` the rest with their reasons. -#}
-{% macro stage(landing, columns) -%}
+{% macro parse_landing(landing, columns) -%}
 with source as (
     select * from {{ landing }}
     {%- if is_incremental() %}
@@ -103,7 +103,7 @@ from judged
     source.{{ adapter.quote(column.name) }}
 {%- endmacro %}
 
-{#- The landing text of a column, carried through stage()'s CTEs under this name. -#}
+{#- The landing text of a column, carried through parse_landing()'s CTEs under this name. -#}
 {% macro _landing_text(column) -%}
     {{ adapter.quote('_landing__' ~ column.name) }}
 {%- endmacro %}
@@ -144,7 +144,7 @@ from judged
     {%- elif column.type == 'status' -%}
         vocabulary_{{ column.name }}.status
     {%- else -%}
-        {{ exceptions.raise_compiler_error("stage(): column '" ~ column.name ~ "' has unknown type '" ~ column.type ~ "'") }}
+        {{ exceptions.raise_compiler_error("parse_landing(): column '" ~ column.name ~ "' has unknown type '" ~ column.type ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
 

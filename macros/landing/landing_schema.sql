@@ -1,0 +1,3 @@
+{% macro landing_schema() -%}
+    {{ return('landing') }}
+{%- endmacro %}
