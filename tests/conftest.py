@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from odd_files import add_odd_files
 
+from orchestration.contract import headers
+
 # Property tests (tests/property) build with dbt for every example: `ci` (the
 # default) runs a few and reports a failing example as found (shrinking it
 # would take one build per step); `pytest --hypothesis-profile=long
@@ -56,55 +58,8 @@ if WORKER:
     if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
         main.__file__ = str(Path(sys.executable).with_name("pytest"))
 
-# One header per landing table, as the contract lists them.
-HEADERS: dict[str, list[str]] = {
-    "accounts/signups": ["user_id", "country", "signed_up_at"],
-    "wallet/wallets": ["wallet_id", "user_id", "currency", "created_at"],
-    "promo/credits": ["credit_id", "user_id", "amount", "currency", "granted_at"],
-    "payments/payments": [
-        "payment_id",
-        "user_id",
-        "merchant_id",
-        "channel",
-        "amount",
-        "currency",
-        "status",
-        "created_at",
-        "updated_at",
-    ],
-    "psp/settlements": [
-        "psp_reference",
-        "merchant_reference",
-        "amount_minor",
-        "currency",
-        "status",
-        "settled_at",
-        "batch_id",
-    ],
-    "ledger/postings": [
-        "posting_id",
-        "movement_id",
-        "payment_id",
-        "account",
-        "direction",
-        "amount_minor",
-        "currency",
-        "posted_at",
-        "produced_at",
-        "consumed_at",
-        "recorded_at",
-    ],
-    "gateway/attempts": [
-        "attempt_id",
-        "channel",
-        "merchant_id",
-        "outcome",
-        "error_code",
-        "attempted_at",
-    ],
-    "processing/processings": ["processing_id", "entry_service", "registered_at"],
-    "processing/reports": ["processing_id", "service", "result", "dependents", "reported_at"],
-}
+# One header per landing table, in contract order (from the sources YAML).
+HEADERS: dict[str, list[str]] = headers(PROJECT_DIR)
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:

@@ -15,7 +15,27 @@
     PostgreSQL and Spark cannot read the client's files: `tally build` loads
     them before dbt runs; here the hook only checks that it did. -#}
 {% macro load_landing() -%}
+    {%- if execute -%}
+        {%- do tally._check_landing_tables() -%}
+    {%- endif -%}
     {{ return(adapter.dispatch('load_landing', 'tally')()) }}
+{%- endmacro %}
+
+{#- Stops the build when landing_tables() and the landing sources disagree: a
+    table added to one and not the other would be loaded but never counted, or
+    counted but never loaded. -#}
+{% macro _check_landing_tables() -%}
+    {%- set declared = [] -%}
+    {%- for source in tally.landing_sources() -%}
+        {%- do declared.append(source.source_name ~ '/' ~ source.name) -%}
+    {%- endfor -%}
+    {%- set listed = [] -%}
+    {%- for service, table in tally.landing_tables() -%}
+        {%- do listed.append(service ~ '/' ~ table) -%}
+    {%- endfor -%}
+    {%- if declared | sort != listed | sort -%}
+        {{ exceptions.raise_compiler_error("The landing sources (loader: tally) are " ~ declared | sort | join(', ') ~ " but macros/landing/landing_tables.sql lists " ~ listed | sort | join(', ') ~ ": list exactly the sources there") }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__load_landing() -%}

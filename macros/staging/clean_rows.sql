@@ -1,6 +1,7 @@
 {#- The clean rows of a parsed (base_) table: each landing file's latest version
     only, quarantined rows left out, rows identical after normalization collapsed
-    to their first copy. `columns` lists the normalized columns to keep.
+    to their first copy: the normalized columns of staged_columns(), read from
+    the base_<service>__<table> model.
 
     Incremental: a daily build reads only the rows loaded since the last run and
     appends those not already staged. When a file already staged has been loaded
@@ -14,8 +15,10 @@
     the rows above its own mark to find what changed) and `_tombstone` (rows of
     files that are gone, emitted so delete+insert removes them; the post-hook
     deletes the markers). -#}
-{% macro clean_rows(base, columns) -%}
+{% macro clean_rows(service, table) -%}
     {{ config(**tally.replaced_by_key('_source_file')) }}
+    {%- set base = ref('base_' ~ service ~ '__' ~ table) -%}
+    {%- set columns = tally.staged_columns(service, table) -%}
     {%- set rebuild = tally._staging_rebuild_needed(base) -%}
 {#- `base` is read where it is needed, not through one CTE: a CTE read three
     times is materialized whole, and the filter on _load_id could not reach

@@ -1,9 +1,10 @@
 {#- Parse one landing table into typed, normalized columns, with a quarantine
     reason per row.
 
-    `columns` declares each landing column once:
-      {'name': 'amount', 'type': 'decimal'}
-    types:
+    Each column's parsing is declared once, in the landing source's YAML
+    (models/staging/<service>/_<service>__sources.yml), under the column's
+    `config.meta.tally`, e.g. {type: minor_amount, currency: currency,
+    as_amount: amount}. Types:
       key            trimmed, lower-cased; empty -> quarantine (unless required: false)
       text           trimmed; empty -> null
       upper_text     trimmed, upper-cased (country codes)
@@ -20,7 +21,11 @@
     incremental: a build parses only the rows loaded since its last run. `stg_`
     models (see clean_rows()) select the clean, first copies of each file's latest
     version, and `fct_quarantine` the rest with their reasons. -#}
-{% macro parse_landing(landing, columns) -%}
+{% macro parse_landing(service, table) -%}
+    {%- set landing = source(service, table) -%}
+    {%- set columns = tally.landing_columns(service, table) %}
+-- the seeds the parsers look values up in (read by the columns that need them)
+-- depends_on: {{ ref('currencies') }}, {{ ref('status_vocabulary') }}
 with source as (
     select * from {{ landing }}
     {%- if is_incremental() %}

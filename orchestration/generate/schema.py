@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestration.contract import landing_contract
+
 # Column kinds tell the writer how to render a value:
 #   key      canonical id, sometimes written with stray spaces or another case
 #   text     written as is
@@ -12,81 +14,75 @@ from __future__ import annotations
 #   ts_ms    ISO 8601 with a UTC offset (milliseconds)
 #   ts_utc   ISO 8601 in UTC with 'Z' (seconds)
 #   epoch_ms integer epoch milliseconds
+# The tables and their columns are the landing contract's (the sources YAML);
+# a column is rendered by its declared type, except where a demo service writes
+# it plainly or in another format (RENDERED_AS).
 Columns = tuple[tuple[str, str], ...]
 
-TABLES: dict[str, Columns] = {
-    "accounts/signups": (
-        ("user_id", "key"),
-        ("country", "text"),
-        ("signed_up_at", "ts"),
-    ),
-    "wallet/wallets": (
-        ("wallet_id", "key"),
-        ("user_id", "key"),
-        ("currency", "text"),
-        ("created_at", "ts"),
-    ),
-    "promo/credits": (
-        ("credit_id", "key"),
-        ("user_id", "key"),
-        ("amount", "money"),
-        ("currency", "text"),
-        ("granted_at", "ts"),
-    ),
-    "payments/payments": (
-        ("payment_id", "key"),
-        ("user_id", "key"),
-        ("merchant_id", "text"),
-        ("channel", "text"),
-        ("amount", "money"),
-        ("currency", "text"),
-        ("status", "status"),
-        ("created_at", "ts"),
-        ("updated_at", "ts"),
-    ),
-    "psp/settlements": (
-        ("psp_reference", "key"),
-        ("merchant_reference", "key"),
-        ("amount_minor", "int"),
-        ("currency", "text"),
-        ("status", "status"),
-        ("settled_at", "ts_utc"),
-        ("batch_id", "text"),
-    ),
-    "ledger/postings": (
-        ("posting_id", "text"),
-        ("movement_id", "text"),
-        ("payment_id", "key"),
-        ("account", "text"),
-        ("direction", "text"),
-        ("amount_minor", "int"),
-        ("currency", "text"),
-        ("posted_at", "epoch_ms"),
-        ("produced_at", "epoch_ms"),
-        ("consumed_at", "epoch_ms"),
-        ("recorded_at", "epoch_ms"),
-    ),
-    "gateway/attempts": (
-        ("attempt_id", "text"),
-        ("channel", "text"),
-        ("merchant_id", "text"),
-        ("outcome", "text"),
-        ("error_code", "text"),
-        ("attempted_at", "ts_ms"),
-    ),
-    "processing/processings": (
-        ("processing_id", "key"),
-        ("entry_service", "text"),
-        ("registered_at", "ts"),
-    ),
-    "processing/reports": (
-        ("processing_id", "key"),
-        ("service", "text"),
-        ("result", "text"),
-        ("dependents", "text"),
-        ("reported_at", "ts"),
-    ),
+KIND_OF_TYPE = {
+    "key": "key",
+    "text": "text",
+    "upper_text": "text",
+    "currency": "text",
+    "decimal": "money",
+    "minor_amount": "int",
+    "iso_timestamp": "ts",
+    "epoch_ms": "epoch_ms",
+    "status": "status",
 }
+
+RENDERED_AS = {
+    ("payments/payments", "merchant_id"): "text",
+    ("payments/payments", "channel"): "text",
+    ("psp/settlements", "settled_at"): "ts_utc",
+    ("ledger/postings", "posting_id"): "text",
+    ("ledger/postings", "movement_id"): "text",
+    ("ledger/postings", "account"): "text",
+    ("ledger/postings", "direction"): "text",
+    ("gateway/attempts", "attempt_id"): "text",
+    ("gateway/attempts", "channel"): "text",
+    ("gateway/attempts", "merchant_id"): "text",
+    ("gateway/attempts", "outcome"): "text",
+    ("gateway/attempts", "attempted_at"): "ts_ms",
+    ("processing/processings", "entry_service"): "text",
+    ("processing/reports", "service"): "text",
+    ("processing/reports", "result"): "text",
+}
+
+# The demo world is made and written in the order things happen to a user (sign
+# up, wallet, credit, payment, settlement, ledger, gateway, processing): the
+# random draws follow it, so the same seed gives the same files.
+WORLD_ORDER = (
+    "accounts/signups",
+    "wallet/wallets",
+    "promo/credits",
+    "payments/payments",
+    "psp/settlements",
+    "ledger/postings",
+    "gateway/attempts",
+    "processing/processings",
+    "processing/reports",
+)
+
+
+def _tables() -> dict[str, Columns]:
+    contract = landing_contract()
+    if set(contract) != set(WORLD_ORDER):
+        raise RuntimeError(
+            "The demo generator makes "
+            f"{', '.join(WORLD_ORDER)}; the landing contract declares {', '.join(contract)}: "
+            "teach orchestration/generate the new table"
+        )
+    return {
+        table: tuple(
+            (column.name, RENDERED_AS.get((table, column.name), KIND_OF_TYPE[column.type]))
+            for column in contract[table]
+        )
+        for table in WORLD_ORDER
+    }
+
+
+TABLES: dict[str, Columns] = _tables()
 
 # Minor-unit exponent per currency (ISO 4217).
 EXPONENT = {"JPY": 0, "USD": 2, "EUR": 2}

@@ -20,6 +20,7 @@ import pytest
 from conftest import HEADERS
 
 from orchestration.cli import main
+from orchestration.contract import record_times
 from orchestration.generate import generate
 from orchestration.generate.demo import GENERATED_MARKER
 from orchestration.owned_files import ForeignFiles
@@ -32,17 +33,7 @@ MAX_GRACE = timedelta(days=2)
 
 CONTRACT = HEADERS
 # Each table's own time: it decides the day file.
-OWN_TIME = {
-    "accounts/signups": "signed_up_at",
-    "wallet/wallets": "created_at",
-    "promo/credits": "granted_at",
-    "payments/payments": "created_at",
-    "psp/settlements": "settled_at",
-    "ledger/postings": "posted_at",
-    "gateway/attempts": "attempted_at",
-    "processing/processings": "registered_at",
-    "processing/reports": "reported_at",
-}
+OWN_TIME = record_times()
 KEYS = {
     "user_id",
     "wallet_id",

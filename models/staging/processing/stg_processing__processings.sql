@@ -1,8 +1,1 @@
-{{ tally.clean_rows(
-    ref('base_processing__processings'),
-    [
-        'processing_id',
-        'entry_service',
-        'registered_at',
-    ]
-) }}
+{{ tally.clean_rows('processing', 'processings') }}

@@ -1,10 +1,1 @@
-{{ tally.clean_rows(
-    ref('base_promo__credits'),
-    [
-        'credit_id',
-        'user_id',
-        'amount',
-        'currency',
-        'granted_at',
-    ]
-) }}
+{{ tally.clean_rows('promo', 'credits') }}

@@ -1,0 +1,70 @@
+"""The landing contract, read from its one declaration: the dbt sources whose
+`loader` is `tally` (models/staging/<service>/_<service>__sources.yml), with
+each column's parsing spec under `config.meta.tally`.
+
+Read straight from the YAML, so code that must not wait for a dbt parse (the
+demo generator, test helpers) sees the same tables and columns as the loaders,
+which read them from the dbt manifest (landing_files.landing_tables()).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestration.settings import PROJECT_DIR
+from orchestration.warehouse.landing_files import LOADER
+
+
+@dataclass(frozen=True)
+class LandingColumn:
+    name: str
+    type: str
+    spec: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def _sources(project_dir: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted((Path(project_dir) / "models").rglob("_*__sources.yml")):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []):
+            if source.get("loader") == LOADER:
+                found.append(source)
+    return found
+
+
+def _tally_meta(node: dict[str, Any]) -> dict[str, Any]:
+    meta = (node.get("config") or {}).get("meta") or node.get("meta") or {}
+    return dict(meta.get("tally") or {})
+
+
+@cache
+def landing_contract(project_dir: Path = PROJECT_DIR) -> dict[str, tuple[LandingColumn, ...]]:
+    """`service/table` -> its columns in declaration order, for every landing source."""
+    tables: dict[str, tuple[LandingColumn, ...]] = {}
+    for source in _sources(project_dir):
+        for table in source.get("tables", []):
+            columns = []
+            for column in table.get("columns", []):
+                spec = _tally_meta(column)
+                columns.append(LandingColumn(column["name"], spec.get("type", "text"), spec))
+            tables[f"{source['name']}/{table['name']}"] = tuple(columns)
+    return tables
+
+
+def record_times(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """`service/table` -> the column holding each record's own time (`meta.tally.record_time`)."""
+    return {
+        f"{source['name']}/{table['name']}": _tally_meta(table)["record_time"]
+        for source in _sources(project_dir)
+        for table in source.get("tables", [])
+    }
+
+
+def headers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
+    """`service/table` -> its column names in contract order."""
+    contract = landing_contract(project_dir)
+    return {table: [column.name for column in columns] for table, columns in contract.items()}
