@@ -191,3 +191,41 @@ def test_table_folder_without_files_is_zero_rows(landing, database):
         "where service = 'processing' and table_name = 'reports'",
     )
     assert counts == [(0, 0)]
+
+
+def test_a_file_written_during_the_load_waits_for_the_next_build(landing, database):
+    """A file that keeps growing while the build reads it is not loaded that time
+    (its rows are taken back), is listed as still being written, and loads once done."""
+    import threading
+    import time
+
+    path = landing / "accounts/signups/growing.csv"
+    header = ",".join(HEADERS["accounts/signups"]) + "\n"
+    path.write_text(header, encoding="utf-8")
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"usr_{number},JP,2026-11-01T00:00:00Z\n")
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        during = build(landing, database)
+    finally:
+        stop.set()
+        writer.join()
+    assert during.returncode == 0, during.stderr + during.stdout
+    assert "ignored: accounts/signups/growing.csv (still being written" in during.stdout
+    loaded = "select count(*) from landing.accounts__signups where _source_file like '%growing.csv'"
+    assert query(database, loaded) == [(0,)], "nothing of the growing file stays loaded"
+
+    after = build(landing, database)
+    assert after.returncode == 0, after.stderr + after.stdout
+    rows = len(path.read_text(encoding="utf-8").splitlines()) - 1
+    staged = "select count(*) from staging.stg_accounts__signups"
+    assert query(database, staged) == [(rows,)]

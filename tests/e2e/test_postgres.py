@@ -275,3 +275,46 @@ def test_a_builder_that_cannot_take_back_create_on_public_is_stopped(
     with _admin(postgres_cluster, "granted_to_builder") as cursor:
         cursor.execute("select count(*) from pg_tables where schemaname = 'marts'")
         assert cursor.fetchone()[0] == 0, "nothing was built"
+
+
+def test_a_file_changed_while_copied_waits_for_the_next_load(
+    tmp_path, postgres_cluster, monkeypatch
+):
+    """The COPY loader takes back the version of a file that changed while it was
+    read (its savepoint), lists it as still being written, and loads it next time."""
+    from orchestration.settings import PostgresSettings, Settings
+    from orchestration.warehouse import postgres_loader
+    from orchestration.warehouse.landing_files import STILL_WRITING, LandingTable, NewVersion
+
+    postgres_cluster.create_database("loader_changes")
+    args = postgres_cluster.connect_args("loader_changes")
+    settings = Settings(
+        landing_dir=tmp_path,
+        postgres=PostgresSettings(host=str(args["host"]), port=int(args["port"]),
+                                  user=str(args["user"]), database="loader_changes"),
+    )  # fmt: skip
+    table = LandingTable("accounts", "signups", tuple(HEADERS["accounts/signups"]))
+    row = {"user_id": "u1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}
+    write_csv(tmp_path / "accounts/signups/a.csv", HEADERS["accounts/signups"], [row])
+    write_csv(tmp_path / "accounts/signups/b.csv", HEADERS["accounts/signups"], [row])
+    original = NewVersion.changed_since_planned
+    monkeypatch.setattr(
+        NewVersion, "changed_since_planned", lambda self: self.relative.endswith("b.csv")
+    )
+    assert postgres_loader.load(settings, [table], echo=lambda _: None) == 1
+    connection = psycopg2.connect(**args)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select distinct _source_file from landing.accounts__signups")
+            assert cursor.fetchall() == [("accounts/signups/a.csv",)]
+            cursor.execute("select source_file, reason from landing.ignored_files")
+            assert cursor.fetchall() == [("accounts/signups/b.csv", STILL_WRITING)]
+        monkeypatch.setattr(NewVersion, "changed_since_planned", original)
+        assert postgres_loader.load(settings, [table], echo=lambda _: None) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("select count(*) from landing.accounts__signups where _source_row = 1")
+            assert cursor.fetchall() == [(2,)]
+            cursor.execute("select count(*) from landing.ignored_files")
+            assert cursor.fetchall() == [(0,)]
+    finally:
+        connection.close()
