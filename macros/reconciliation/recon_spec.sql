@@ -7,10 +7,18 @@
     result. Called on the model being built, it also puts the declaration in the
     model's `meta.tally`, where Dagster and the docs read it. -#}
 {% macro recon_spec(node) -%}
-    {%- set name = node.name[6:] if node.name.startswith('recon_') else node.name -%}
+    {%- if node is string -%}
+        {%- set model_name = 'recon_' ~ node -%}
+    {%- elif node.get('resource_type') == 'unit_test' -%}
+        {#- a unit test of the model: its tested node names the reconciliation -#}
+        {%- set model_name = (node.get('tested_node_unique_id') or '').split('.')[-1] -%}
+    {%- else -%}
+        {%- set model_name = node.name -%}
+    {%- endif -%}
+    {%- set name = model_name[6:] if model_name.startswith('recon_') else model_name -%}
     {%- set declared = var('tally_reconciliations', {}).get(name) -%}
     {%- if not declared -%}
-        {{ exceptions.raise_compiler_error("Model " ~ node.name ~ " is a reconciliation but vars.tally_reconciliations in dbt_project.yml has no block '" ~ name ~ "' declaring it (see docs/reconciliations.md)") }}
+        {{ exceptions.raise_compiler_error("Model " ~ model_name ~ " is a reconciliation but vars.tally_reconciliations in dbt_project.yml has no block '" ~ name ~ "' declaring it (see docs/reconciliations.md)") }}
     {%- endif -%}
     {%- set kind = declared.get('kind', 'two_sided') -%}
     {%- if kind not in ['two_sided', 'custom'] -%}
@@ -39,7 +47,7 @@
     {%- endif -%}
     {%- set spec = {'kind': kind, 'left': {}, 'right': {}, 'name': name} -%}
     {%- do spec.update(declared) -%}
-    {%- if model is defined and model.get('unique_id') == node.get('unique_id') -%}
+    {%- if node is not string and model is defined and model.get('unique_id') == node.get('unique_id') -%}
         {%- do config(meta={'tally': spec}) -%}
     {%- endif -%}
     {{ return(spec) }}

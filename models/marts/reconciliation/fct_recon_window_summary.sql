@@ -6,7 +6,7 @@ grains as (
     {%- for name in tally.reconciliations() %}
     select
         {{ tally.sql_string(name) }} as recon_name,
-        {{ tally.sql_string(tally.recon_spec(tally.recon_node(name)).grain if execute else 'day') }} as window_grain
+        {{ tally.sql_string(tally.recon_spec(name).grain) }} as window_grain
     {%- if not loop.last %}
     union all
     {%- endif %}
