@@ -141,7 +141,7 @@
     {%- endfor -%}
     {%- set recons = {} -%}
     {%- for name, declared in var('tally_reconciliations', {}).items() -%}
-        {%- set severity_class = 'error' if declared.get('severity') in ['critical', 'error'] else 'warn' -%}
+        {%- set severity_class = tally.severity_class(declared.get('severity')) -%}
         {%- if severity_class in classes -%}
             {%- do recons.update({name: {'outcome': classes[severity_class], 'seconds': none}}) -%}
         {%- endif -%}

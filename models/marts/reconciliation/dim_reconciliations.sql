@@ -45,7 +45,7 @@ with registry as (
         {{ tally._registry_text(spec.grace) }} as grace_period,
         {{ tally._registry_text(spec.owner) }} as owner,
         {{ tally._registry_text(spec.severity) }} as severity,
-        {{ tally._registry_text('error' if spec.severity in ['critical', 'error'] else 'warn') }} as test_severity
+        {{ tally._registry_text(tally.severity_class(spec.severity)) }} as test_severity
     {%- else %}
     select
         {%- for column in ['recon_name', 'model_name', 'description', 'recon_kind', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}

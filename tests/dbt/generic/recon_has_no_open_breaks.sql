@@ -7,9 +7,8 @@
     new reconciliation is tested with nothing to add here. -#}
 {% test recon_has_no_open_breaks(model, severity_class) %}
     {{ config(severity=('error' if severity_class == 'error' else 'warn')) }}
-    {%- set levels = ['critical', 'error'] if severity_class == 'error' else ['warning', 'info'] -%}
     {%- set names = [] -%}
-    {%- for name, declared in var('tally_reconciliations', {}).items() if declared.get('severity') in levels -%}
+    {%- for name, declared in var('tally_reconciliations', {}).items() if tally.severity_class(declared.get('severity')) == severity_class -%}
         {%- do names.append(tally.sql_string(name)) -%}
     {%- endfor %}
     select
