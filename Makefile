@@ -66,8 +66,8 @@ demo: install
 	@echo "Next:"
 	@echo "  report:           $(CURDIR)/data/report.html   (open in a browser)"
 	@echo "  marts (DuckDB):   $(DEMO_DB)   e.g. $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('select * from marts.fct_recon_window_summary where window_status = \\'breaks\\''))\""
-	@echo "  dbt docs:         $(CURDIR)/target/index.html   (or: $(BIN)/dbt docs serve --port 8080)"
-	@echo "  Data Docs:        $(CURDIR)/data/data_docs/index.html   (Great Expectations; see expectations/README.md)"
+	@echo "  dbt docs:         $(CURDIR)/target/static_index.html   (one file, opens from disk; or: $(BIN)/dbt docs serve --port 8080)"
+	@echo "  Data Docs:        $(CURDIR)/data/data_docs/index.html   (Great Expectations on the staged inputs; opens from disk; see expectations/README.md)"
 	@echo "  ground truth:     $(DEMO_LANDING)/_expected/breaks.csv"
 	@echo "  alerts:           data/alerts.log (state and outbox: data/tally.alerts.sqlite)"
 	@echo "  run metrics:      marts.fct_recon_runs, data/metrics.prom"
@@ -86,11 +86,12 @@ dev: install
 dev-smoke: install
 	$(BIN)/python -m orchestration.defs.dev_smoke
 
-# dbt docs, then the Great Expectations checkpoint on the demo warehouse, which
+# dbt docs as one self-contained page (manifest and catalog inside, so it opens
+# from disk), then the Great Expectations checkpoint on the demo warehouse, which
 # rebuilds Data Docs (and prints where).
 docs: install
-	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --quiet
-	@echo "dbt docs: $(CURDIR)/target/index.html"
+	@TALLY_DUCKDB_PATH=$(DEMO_DB) TALLY_LANDING_DIR=$(DEMO_LANDING) $(BIN)/dbt docs generate --static --quiet
+	@echo "dbt docs: $(CURDIR)/target/static_index.html"
 	@$(BIN)/tally validate --duckdb-path $(DEMO_DB)
 
 # The report of the demo warehouse (make demo first).

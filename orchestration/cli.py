@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"exit {EXIT_BREAKS} when a reconciliation has open breaks",
     )
+    build.add_argument(
+        "--fail-on-findings",
+        action="store_true",
+        help=f"exit {EXIT_BREAKS} when a landing table's staged inputs fail their expectations",
+    )
     build.add_argument("--quiet", action="store_true", help="no per-node progress lines")
     build.add_argument(
         "--no-validate",
@@ -83,12 +88,14 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
-        help="run the Great Expectations checkpoint on the published marts, update Data Docs",
+        help="run the Great Expectations checkpoint on the staged inputs, update Data Docs",
         description=(
-            "Reads the published marts and writes Data Docs into the docs folder, listing "
-            "the files it wrote in _tally_data_docs.json there. A rerun replaces only those "
-            "files; anything else in the folder is kept, and a file in the way that it did "
-            "not write stops it before it changes anything."
+            "Checks every landing table's staged rows in the published warehouse (amounts, "
+            "timestamps, formats, quarantine share; see docs/quality.md) and writes Data "
+            "Docs into the docs folder, listing the files it wrote in _tally_data_docs.json "
+            "there. A rerun replaces only those files; anything else in the folder is kept, "
+            "and a file in the way that it did not write stops it before it changes "
+            "anything. Failed expectations are findings: exit 0 unless --fail-on-findings."
         ),
     )
     validate.add_argument(
@@ -101,9 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         "--docs-dir", type=Path, help="Data Docs folder (default: data_docs beside the DuckDB file)"
     )
     validate.add_argument(
-        "--fail-on-breaks",
+        "--fail-on-findings",
+        "--fail-on-breaks",  # its name before the suites checked inputs only
+        dest="fail_on_findings",
         action="store_true",
-        help=f"exit {EXIT_BREAKS} when a reconciliation fails its expectations",
+        help=f"exit {EXIT_BREAKS} when a landing table fails its expectations "
+        "(--fail-on-breaks: the same, its older name)",
     )
 
     alert = commands.add_parser(
@@ -240,6 +250,7 @@ def _build(args: argparse.Namespace) -> int:
     else:
         print("No reconciliation has open breaks.")
     print(f"Marts: {settings.describe_warehouse()}")
+    validated = None
     if not args.no_validate and settings.target == "spark":
         print(
             "Great Expectations: not run on the spark target (the checkpoint reads DuckDB "
@@ -255,6 +266,8 @@ def _build(args: argparse.Namespace) -> int:
             )
             return EXIT_ERROR
     if broken and args.fail_on_breaks:
+        return EXIT_BREAKS
+    if validated is not None and validated.failed_tables and args.fail_on_findings:
         return EXIT_BREAKS
     return EXIT_OK
 
@@ -289,7 +302,7 @@ def _validate(args: argparse.Namespace) -> int:
     outcome = _run_checkpoint(settings, args.docs_dir, "tally validate")
     if outcome is None:
         return EXIT_ERROR
-    if outcome.failed_reconciliations and args.fail_on_breaks:
+    if outcome.failed_tables and args.fail_on_findings:
         return EXIT_BREAKS
     return EXIT_OK
 

@@ -310,6 +310,17 @@ class Warehouse:
         assert built.returncode == 0, built.stdout + built.stderr
         return built.stdout
 
+    def execute(self, sql: str) -> None:
+        """Runs a statement that changes data in the PostgreSQL warehouse, committed."""
+        import psycopg2
+
+        connection = psycopg2.connect(**self.connect_args)
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(sql)
+        finally:
+            connection.close()
+
     def query(self, sql: str) -> list[tuple]:
         if self.duckdb_path is not None:
             return query(self.duckdb_path, sql)
@@ -464,3 +475,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.get_closest_marker(engine):
                 item.add_marker(pytest.mark.xdist_group(engine))
                 break
+
+
+@dataclass
+class OfflinePage:
+    """A browser page that may read files only: every other request is aborted
+    and recorded, as are failed requests and script errors."""
+
+    page: object
+    attempted: list[str] = field(default_factory=list)  # non-file requests
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: Path, fragment: str = "") -> None:
+        self.page.goto(path.resolve().as_uri() + fragment)
+        self.page.wait_for_load_state("load")
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page of the session's Chromium without network: a test opens files with
+    it and checks that nothing else was fetched or even tried."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = OfflinePage(context.new_page())
+
+    local = ("file:", "data:", "about:")
+
+    def only_files(route) -> None:
+        if route.request.url.startswith(local):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", only_files)
+    page = opened.page
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(local) else opened.attempted.append(request.url)
+        ),
+    )
+    page.on("requestfailed", lambda request: opened.failed.append(request.url))
+    page.on(
+        "console", lambda message: opened.errors.append(
+            f"{message.text} ({message.location.get('url') or 'no address'})"
+        ) if message.type == "error" else None
+    )  # fmt: skip
+    page.on("pageerror", lambda error: opened.errors.append(str(error)))
+    yield opened
+    context.close()

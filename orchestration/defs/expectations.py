@@ -1,11 +1,15 @@
-"""Asset checks from the Great Expectations checkpoint: one per reconciliation,
-on `marts.fct_recon_window_summary`, named `<recon>_expectations`.
+"""Asset checks from the Great Expectations checkpoint: one per landing table,
+named `expectations`, on the staging model it validates
+(`staging/stg_<service>__<table>`), generated from the manifest's landing
+sources (a new source needs no code).
 
 They run after the build (Dagster orders a check after the asset it checks) and
-read the published warehouse. A reconciliation fails its check when one of its
-windows has an open break or a table it reads breaks its expectations; like
-the dbt checks they never block, and a failure has the severity of the
-reconciliation's YAML (critical and error -> ERROR, warning and info -> WARN).
+read the published warehouse. A landing table fails its check when its staged
+rows break their expectations (amounts, timestamps, formats) or too much of its
+files is quarantined; reconciliation outcomes are the dbt checks'. Like those
+they never block; a failure has the severity of the landing source's
+`meta.tally.severity` (critical and error -> ERROR, warning and info -> WARN;
+default error).
 """
 
 from collections.abc import Iterator, Mapping
@@ -22,15 +26,11 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.defs.project import TallyResource
-from orchestration.defs.schedules import reconciliations
+from orchestration.defs.assets import translator
+from orchestration.defs.project import TallyResource, tally_project
+from orchestration.expectations.inputs import LandingInput, landing_inputs
 
-WINDOW_SUMMARY = AssetKey(["marts", "fct_recon_window_summary"])
-CHECK_SUFFIX = "_expectations"
-
-
-def expectation_check_name(recon_name: str) -> str:
-    return f"{recon_name}{CHECK_SUFFIX}"
+CHECK_NAME = "expectations"
 
 
 def check_severity(severity: str | None) -> AssetCheckSeverity:
@@ -39,22 +39,28 @@ def check_severity(severity: str | None) -> AssetCheckSeverity:
     )
 
 
+def staged_asset_key(manifest: Mapping[str, Any], item: LandingInput) -> AssetKey:
+    """The asset key Dagster gives the landing table's staging model."""
+    return translator.get_asset_spec(manifest, item.staged.unique_id, tally_project).key
+
+
 def build_expectation_checks(manifest: Mapping[str, Any]):
-    """The checks of every reconciliation in the manifest (a new one needs no code)."""
-    specs = reconciliations(manifest)
+    """One check per landing table in the manifest."""
+    inputs = {staged_asset_key(manifest, item): item for item in landing_inputs(manifest)}
     check_specs = [
         AssetCheckSpec(
-            name=expectation_check_name(name),
-            asset=WINDOW_SUMMARY,
+            name=CHECK_NAME,
+            asset=key,
             description=(
-                f"Great Expectations: no window of {name} has an open break, its counts are "
-                "consistent, balanced windows are within tolerance, and the tables it reads "
-                f"have their keys, known currencies and sane amounts (severity {spec['severity']})."
+                f"Great Expectations on the staged inputs of {item.name}: amounts within the "
+                "policy range, timestamps not after as_of nor implausibly early, text columns "
+                f"in their format, and at most the policy's share of {item.base.name} "
+                f"quarantined (expectations/expectations.yml; severity {item.severity})."
             ),
             blocking=False,
-            metadata={"tally/reconciliation": name},
+            metadata={"tally/landing_table": item.name},
         )
-        for name, spec in specs.items()
+        for key, item in sorted(inputs.items(), key=lambda pair: pair[1].name)
     ]
 
     @multi_asset_check(
@@ -68,32 +74,22 @@ def build_expectation_checks(manifest: Mapping[str, Any]):
     ) -> Iterator[AssetCheckResult]:
         from orchestration.expectations import ValidationError, run_checkpoint
 
-        settings = tally.settings()
         try:
-            outcome = run_checkpoint(settings)
+            outcome = run_checkpoint(tally.settings(), manifest=manifest)
         except ValidationError as error:
             raise Failure(description=f"Great Expectations checkpoint: {error}") from None
         context.log.info(outcome.describe())
         for key in context.selected_asset_check_keys:
-            name = key.name.removesuffix(CHECK_SUFFIX)
-            severity = check_severity((specs.get(name) or {}).get("severity"))
-            if name not in outcome.reconciliations:
-                yield AssetCheckResult(
-                    asset_key=key.asset_key,
-                    check_name=key.name,
-                    passed=False,
-                    severity=severity,
-                    metadata={"error": f"{name} is not in the built registry: build it first"},
-                )
-                continue
-            suites = outcome.reconciliation_suites(name)
+            item = inputs[key.asset_key]
+            suites = outcome.table_suites(item.name)
             failures = [failure for suite in suites for failure in suite.failures]
             yield AssetCheckResult(
                 asset_key=key.asset_key,
                 check_name=key.name,
-                passed=outcome.reconciliations[name],
-                severity=severity,
+                passed=outcome.tables[item.name],
+                severity=check_severity(item.severity),
                 metadata={
+                    "landing table": item.name,
                     "suites": ", ".join(suite.name for suite in suites),
                     "expectations": sum(suite.evaluated for suite in suites),
                     "failed expectations": len(failures),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from functools import cache
@@ -12,11 +11,8 @@ from typing import Any
 from dagster import ConfigurableResource
 from dagster_dbt import DbtProject
 
+from orchestration import manifest
 from orchestration.settings import PROJECT_DIR, Settings
-
-# Folders and files whose change makes the parsed manifest stale.
-_PROJECT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "snapshots")
-_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
 
 # dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as for
 # dbt itself), else target/.
@@ -46,48 +42,13 @@ class TallyResource(ConfigurableResource):
         )
 
 
-def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for name in _PROJECT_FILES:
-        path = project_dir / name
-        if path.exists():
-            newest = max(newest, path.stat().st_mtime)
-    for folder in _PROJECT_SOURCES:
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
 def prepare_manifest(project: DbtProject = tally_project) -> Path:
     """Parses the dbt project when manifest.json is missing or older than its sources.
 
     Runs at import, so loading the definitions from a fresh clone works without
     a prior `dbt parse`; `tally build` rewrites the manifest on every build.
     """
-    manifest = project.manifest_path
-    if _is_fresh(manifest, project.project_dir):
-        return manifest
-    from orchestration.build import dbt_args
-    from orchestration.dbt_runner import run_dbt
-
-    # `dagster dev` may load the code in two processes at once: one parses.
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with manifest.with_name(".tally-parse.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_fresh(manifest, project.project_dir):
-            return manifest
-        outcome, _ = run_dbt(dbt_args("parse", Settings.from_env()))
-    if not manifest.exists() or outcome.fatal:
-        raise RuntimeError(
-            f"dbt parse did not write {manifest}: {outcome.fatal or 'no manifest'}. "
-            f"Run `.venv/bin/dbt parse --project-dir {project.project_dir}` to see why."
-        )
-    return manifest
-
-
-def _is_fresh(manifest: Path, project_dir: Path) -> bool:
-    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
+    return manifest.prepare_manifest(project.manifest_path, project.project_dir)
 
 
 @cache

@@ -1,9 +1,10 @@
 """Run the generated suites against the published warehouse and build Data Docs.
 
-The data context is ephemeral: suites are generated from the registry on every
-run, nothing but Data Docs is written, and Data Docs show the latest run only:
-the files of the previous run (listed in `_tally_data_docs.json` in the docs
-folder) are replaced, and nothing else in that folder is touched.
+The data context is ephemeral: suites are generated from the dbt manifest on
+every run, nothing but Data Docs is written, and Data Docs show the latest run
+only: the files of the previous run (listed in `_tally_data_docs.json` in the
+docs folder) are replaced, and nothing else in that folder is touched. The
+pages load nothing from the internet (data_docs.py).
 
 - DuckDB: GX's SQL path does not work with DuckDB, so the rows are read with
   DuckDB (read-only, one short connection) into pandas DataFrames and validated
@@ -17,15 +18,15 @@ A dataframe asset takes its DataFrame when a checkpoint runs, and a checkpoint
 passes the same batch parameters to all its validations; so each table read is
 one validation with its own checkpoint, all in one context under one run id.
 Data Docs are built once after the last of them: an UpdateDataDocsAction on
-each checkpoint would rebuild the site every time (19 s instead of 6 s for the
-demo's 15 suites, most of it compiling the same templates again).
+each checkpoint would rebuild the site every time, most of it compiling the
+same templates again.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,21 +40,24 @@ from great_expectations.data_context.types.base import (
     ProgressBarsConfig,
 )
 
-from orchestration.expectations.registry import (
-    InputTable,
-    Policy,
-    Reconciliation,
-    RegistryError,
-    checked_name,
-    input_tables,
+from orchestration.expectations.data_docs import DataDocsError, localize
+from orchestration.expectations.inputs import (
+    QUARANTINE_COLUMN,
+    VERSION_COLUMNS,
+    InputsError,
+    LandingInput,
+    landing_inputs,
 )
+from orchestration.expectations.outcome import FailedExpectation, SuiteResult, ValidationOutcome
+from orchestration.expectations.policy import Policy, PolicyError
 from orchestration.expectations.suites import (
-    input_columns,
-    input_suite_name,
-    input_table_suite,
-    window_suite_name,
-    window_summary_suite,
+    QUARANTINE,
+    STAGED,
+    quarantine_suite,
+    staged_columns,
+    staged_suite,
 )
+from orchestration.manifest import load_manifest
 from orchestration.owned_files import ForeignFiles, rewrite_owned
 from orchestration.settings import Settings
 from orchestration.warehouse import marts
@@ -66,129 +70,13 @@ DOCS_MARKER = "_tally_data_docs.json"
 _PG_USER_VARIABLE = "TALLY_GX_PG_USER"
 _PG_PASSWORD_VARIABLE = "TALLY_GX_PG_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
-REGISTRY_SQL = "select * from marts.dim_reconciliations order by recon_name"
-
-# One reconciliation's windows; `balanced_amount_diff_per_match` is what the
-# tolerance bounds (every record of a balanced window matched within it).
-WINDOW_SUMMARY_SQL = """
-select
-    recon_name,
-    window_start,
-    window_end,
-    window_status,
-    cast(left_count as bigint) as left_count,
-    cast(right_count as bigint) as right_count,
-    cast(matched_count as bigint) as matched_count,
-    cast(pending_count as bigint) as pending_count,
-    cast(missing_in_right_count as bigint) as missing_in_right_count,
-    cast(missing_in_left_count as bigint) as missing_in_left_count,
-    cast(mismatch_count as bigint) as mismatch_count,
-    cast(duplicate_count as bigint) as duplicate_count,
-    left_amount,
-    right_amount,
-    amount_diff,
-    case
-        when window_status = 'balanced' and matched_count > 0
-            then amount_diff / matched_count
-    end as balanced_amount_diff_per_match
-from marts.fct_recon_window_summary
-where recon_name = '{recon}'
-order by window_start
-"""
+# The as_of of the published build: the freshness mart judges every landing
+# table at it, so it is there whenever the staging models are.
+AS_OF_SQL = "select max(as_of) as as_of from marts.fct_source_freshness"
 
 
 class ValidationError(Exception):
     """The checkpoint could not run (not: the data failed its expectations)."""
-
-
-@dataclass(frozen=True)
-class FailedExpectation:
-    suite: str
-    expectation: str
-    column: str | None
-    description: str | None
-    unexpected_count: int | None
-    examples: tuple[Any, ...] = ()
-    error: str | None = None  # the expectation could not be evaluated
-
-    def describe(self) -> str:
-        what = (self.description or f"{self.expectation} on {self.column}").rstrip(".")
-        if self.error:
-            return f"{what}: could not be evaluated ({self.error})"
-        if self.unexpected_count:
-            return f"{what}: {self.unexpected_count} row(s) fail"
-        return f"{what}: not met"
-
-
-@dataclass(frozen=True)
-class SuiteResult:
-    name: str
-    kind: str  # window_summary | inputs
-    subject: str  # the reconciliation, or the input table
-    success: bool
-    evaluated: int
-    failures: tuple[FailedExpectation, ...]
-
-
-@dataclass
-class ValidationOutcome:
-    """What a checkpoint run found: per suite, per reconciliation, Data Docs."""
-
-    suites: list[SuiteResult]
-    registry: list[Reconciliation]
-    data_docs: Path
-    seconds: float
-    tables: list[InputTable] = field(default_factory=list)
-
-    def suite(self, name: str) -> SuiteResult:
-        return next(suite for suite in self.suites if suite.name == name)
-
-    def reconciliation_suites(self, recon: str) -> list[SuiteResult]:
-        """Its window summary suite, then the suites of the tables its sides read."""
-        found = [self.suite(window_suite_name(recon))]
-        for table in self.tables:
-            if recon in table.reconciliations:
-                found.append(self.suite(input_suite_name(table.model)))
-        return found
-
-    @property
-    def reconciliations(self) -> dict[str, bool]:
-        """Each reconciliation passes when its windows and its input tables pass."""
-        return {
-            recon.name: all(suite.success for suite in self.reconciliation_suites(recon.name))
-            for recon in self.registry
-        }
-
-    @property
-    def failed_reconciliations(self) -> set[str]:
-        return {name for name, passed in self.reconciliations.items() if not passed}
-
-    @property
-    def errors(self) -> list[FailedExpectation]:
-        """Expectations that could not be evaluated: a problem, not a finding."""
-        return [failure for suite in self.suites for failure in suite.failures if failure.error]
-
-    @property
-    def success(self) -> bool:
-        return all(suite.success for suite in self.suites)
-
-    def describe(self) -> str:
-        """A few lines for people: one per reconciliation, then where Data Docs are."""
-        lines = [f"Expectations ({len(self.suites)} suites, {self.seconds:.1f}s):"]
-        for recon in self.registry:
-            suites = self.reconciliation_suites(recon.name)
-            failed = [suite for suite in suites if not suite.success]
-            if not failed:
-                lines.append(f"  {recon.name}: passed ({sum(s.evaluated for s in suites)} checks)")
-                continue
-            lines.append(f"  {recon.name}: FAILED ({recon.severity}, owner {recon.owner})")
-            for suite in failed:
-                for failure in suite.failures[:3]:
-                    lines.append(f"    - {failure.describe()}")
-                if len(suite.failures) > 3:
-                    lines.append(f"    - ... and {len(suite.failures) - 3} more in {suite.name}")
-        lines.append(f"Data Docs: {self.data_docs / 'index.html'}")
-        return "\n".join(lines)
 
 
 def data_docs_dir(settings: Settings) -> Path:
@@ -196,41 +84,47 @@ def data_docs_dir(settings: Settings) -> Path:
     return Path(settings.duckdb_path).parent / "data_docs"
 
 
-def run_checkpoint(settings: Settings, *, docs_dir: Path | None = None) -> ValidationOutcome:
-    """Generates the suites from the built registry, validates the published
-    warehouse, and rebuilds Data Docs. Raises ValidationError when it cannot run."""
+def run_checkpoint(
+    settings: Settings,
+    *,
+    docs_dir: Path | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> ValidationOutcome:
+    """Generates the suites from the dbt manifest (the project's, parsed when
+    stale, unless one is given), validates the published warehouse's staging
+    models, and rebuilds Data Docs. Raises ValidationError when it cannot run."""
     if settings.target == "spark":
         raise ValidationError(
             "the checkpoint reads DuckDB or PostgreSQL warehouses; on the spark target the "
             "build's dbt tests are the checks"
         )
     try:
-        return _run_checkpoint(settings, docs_dir)
+        return _run_checkpoint(settings, docs_dir, manifest)
     except ValidationError as error:
         raise ValidationError(_redacted(str(error), settings)) from None
 
 
-def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutcome:
+def _run_checkpoint(
+    settings: Settings, docs_dir: Path | None, manifest: Mapping[str, Any] | None
+) -> ValidationOutcome:
     started = time.monotonic()
     docs = Path(docs_dir or data_docs_dir(settings)).resolve()
     try:
-        registry = [Reconciliation.from_row(row) for row in marts.read_rows(settings, REGISTRY_SQL)]
+        inputs = landing_inputs(manifest if manifest is not None else load_manifest(settings))
         policy = Policy.load(settings.project_dir)
-        columns = _table_columns(settings, {side.model for r in registry for side in r.sides})
-        tables = input_tables(registry, {model: cols for model, (_, cols) in columns.items()})
-        missing = sorted(table.model for table in tables if table.model not in columns)
-        if missing:
-            raise ValidationError(
-                f"The reconciliations read {', '.join(missing)}, which "
-                f"{settings.describe_warehouse()} does not have: run `tally build`."
-            )
-    except (marts.MartsUnavailable, RegistryError) as error:
+        _require_built(settings, inputs, policy)
+        as_of = _built_as_of(settings)
+    except (InputsError, PolicyError, marts.MartsUnavailable, RuntimeError) as error:
         raise ValidationError(str(error)) from None
 
     suites: list[SuiteResult] = []
 
     def write_site(site: Path) -> None:
-        suites.extend(_validate(site, settings, registry, tables, policy, columns))
+        suites.extend(_validate(site, settings, inputs, policy, as_of))
+        try:
+            localize(site, settings.project_dir)
+        except DataDocsError as error:
+            raise ValidationError(str(error)) from None
 
     try:
         rewrite_owned(docs, DOCS_MARKER, "tally validate", write_site, only_own=False)
@@ -240,22 +134,64 @@ def _run_checkpoint(settings: Settings, docs_dir: Path | None) -> ValidationOutc
         raise ValidationError(
             f"Cannot write Data Docs to {docs}: {error.strerror or error}"
         ) from None
-    return ValidationOutcome(suites, registry, docs, time.monotonic() - started, tables)
+    return ValidationOutcome(suites, inputs, docs, time.monotonic() - started, as_of)
+
+
+def _require_built(settings: Settings, inputs: list[LandingInput], policy: Policy) -> None:
+    """Every model and column the suites read is in the warehouse: a model or a
+    column declared since the last build is named, not met as a GX error."""
+    needed = {
+        (item.staged.schema, item.staged.name): staged_columns(item, policy) for item in inputs
+    }
+    needed.update(
+        {
+            (item.base.schema, item.base.name): [*VERSION_COLUMNS, QUARANTINE_COLUMN]
+            for item in inputs
+        }
+    )
+    built = _table_columns(settings, sorted({name for _, name in needed}))
+    missing = []
+    for (schema, table), columns in sorted(needed.items()):
+        have = built.get((schema, table))
+        if have is None:
+            missing.append(f"{schema}.{table}")
+        else:
+            missing += [f"{schema}.{table}.{column}" for column in columns if column not in have]
+    if missing:
+        raise ValidationError(
+            f"{settings.describe_warehouse()} does not have {', '.join(missing[:5])}"
+            f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}, which the "
+            "project declares: run `tally build`."
+        )
+
+
+def _built_as_of(settings: Settings) -> datetime:
+    rows = marts.read_rows(settings, AS_OF_SQL)
+    value = rows[0]["as_of"] if rows else None
+    if value is None:
+        raise ValidationError(
+            f"{settings.describe_warehouse()} has no as_of in marts.fct_source_freshness: "
+            "run `tally build`."
+        )
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def _validate(
     site: Path,
     settings: Settings,
-    registry: list[Reconciliation],
-    tables: list[InputTable],
+    inputs: list[LandingInput],
     policy: Policy,
-    columns: Mapping[str, tuple[str, tuple[str, ...]]],
+    as_of: datetime,
 ) -> list[SuiteResult]:
     """Runs every suite and builds Data Docs into `site`."""
     suites: list[SuiteResult] = []
     context = _context(site, settings)
     try:
-        batches = _batches(context, settings, registry, tables, policy, columns)
+        batches = _batches(context, settings, inputs, policy, as_of)
     except ValidationError:
         raise
     except Exception as error:  # e.g. the database refuses the connection
@@ -270,7 +206,7 @@ def _validate(
             raise ValidationError(
                 f"Great Expectations could not validate {batch.asset}: {str(error).strip()}"
             ) from None
-        suites.extend(_suite_results(result, batch.kind, batch.subject))
+        suites.extend(_suite_results(result, batch.kind, batch.table))
     try:
         context.build_data_docs(site_names=[SITE_NAME])
     except Exception as error:
@@ -284,7 +220,7 @@ class _Batch:
 
     asset: str
     kind: str
-    subject: str
+    table: str  # the landing table, `<service>/<table>`
     checkpoint: gx.Checkpoint
     parameters: dict[str, Any]
 
@@ -315,31 +251,45 @@ def _context(docs: Path, settings: Settings):
     return gx.get_context(mode="ephemeral", project_config=config, runtime_environment=runtime)
 
 
+def staged_query(item: LandingInput, policy: Policy) -> str:
+    """The staged rows' columns that the staged suite checks."""
+    return _select(item.staged.schema, item.staged.name, staged_columns(item, policy))
+
+
+def quarantine_query(item: LandingInput) -> str:
+    """Every data row of each file's current version (the latest load of it, as
+    staging reads): a corrected file replaces the rows of the one it corrects."""
+    table = f"{quote_identifier(item.base.schema)}.{quote_identifier(item.base.name)}"
+    return (
+        f"select base_rows.{QUARANTINE_COLUMN} "
+        f"from {table} as base_rows "
+        "inner join ("
+        "select _source_file, max(_load_id) as _load_id "
+        f"from {table} where _source_row is null group by _source_file"
+        ") as current_versions "
+        "on base_rows._source_file = current_versions._source_file "
+        "and base_rows._load_id = current_versions._load_id "
+        "where base_rows._source_row is not null"
+    )
+
+
 def _batches(
     context,
     settings: Settings,
-    registry: list[Reconciliation],
-    tables: list[InputTable],
+    inputs: list[LandingInput],
     policy: Policy,
-    columns: Mapping[str, tuple[str, tuple[str, ...]]],
+    as_of: datetime,
 ) -> list[_Batch]:
     """Every (asset, suite) pair, on the warehouse's engine."""
-    window_sql = {
-        f"fct_recon_window_summary__{recon.name}": WINDOW_SUMMARY_SQL.format(
-            recon=checked_name(recon.name, "reconciliation")
-        )
-        for recon in registry
-    }
-    input_sql = {
-        table.model: _select(columns[table.model][0], table.model, input_columns(table))
-        for table in tables
-    }
-    # The same queries on both engines: in the database (PostgreSQL) or into pandas.
-    queries = {**window_sql, **input_sql}
-    plans = [
-        (asset, "window_summary", recon.name, window_summary_suite(recon))
-        for asset, recon in zip(window_sql, registry, strict=True)
-    ] + [(table.model, "inputs", table.model, input_table_suite(table, policy)) for table in tables]
+    plans = []
+    queries: dict[str, str] = {}
+    for item in inputs:
+        suite = staged_suite(item, policy, as_of)
+        if suite.expectations:
+            queries[item.staged.name] = staged_query(item, policy)
+            plans.append((item.staged.name, STAGED, item.name, suite))
+        queries[item.base.name] = quarantine_query(item)
+        plans.append((item.base.name, QUARANTINE, item.name, quarantine_suite(item, policy)))
 
     if settings.target == "postgres":
         source = context.data_sources.add_postgres(
@@ -367,7 +317,7 @@ def _batches(
             return source.add_dataframe_asset(name=name), {"dataframe": frames[name]}
 
     batches = []
-    for asset_name, kind, subject, suite in plans:
+    for asset_name, kind, table, suite in plans:
         asset, parameters = add_asset(asset_name)
         definition = (
             asset.add_batch_definition_whole_dataframe("all rows")
@@ -382,12 +332,9 @@ def _batches(
             )
         )
         checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=f"tally {suite.name}",
-                validation_definitions=[validation],
-            )
+            gx.Checkpoint(name=f"tally {suite.name}", validation_definitions=[validation])
         )
-        batches.append(_Batch(asset_name, kind, subject, checkpoint, parameters))
+        batches.append(_Batch(asset_name, kind, table, checkpoint, parameters))
     return batches
 
 
@@ -404,29 +351,23 @@ def _select(schema: str, table: str, columns: Iterable[str]) -> str:
     return f"select {listed} from {quote_identifier(schema)}.{quote_identifier(table)}"
 
 
-def _table_columns(settings: Settings, models: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """model -> (schema, columns) for the tables the reconciliations read."""
-    if not models:
+def _table_columns(settings: Settings, tables: list[str]) -> dict[tuple[str, str], set[str]]:
+    """(schema, table) -> its columns, for the named tables (any schema)."""
+    if not tables:
         return {}
-    names = sorted(models)
     rows = marts.read_rows(
         settings,
         "select table_schema, table_name, column_name from information_schema.columns "
-        f"where table_name in ({', '.join('?' for _ in names)}) "
-        "order by table_schema, table_name, ordinal_position",
-        names,
+        f"where table_name in ({', '.join('?' for _ in tables)})",
+        tables,
     )
-    found: dict[str, tuple[str, list[str]]] = {}
+    found: dict[tuple[str, str], set[str]] = {}
     for row in rows:
-        schema, table = row["table_schema"], row["table_name"]
-        if table not in found:
-            found[table] = (schema, [])
-        if found[table][0] == schema:
-            found[table][1].append(row["column_name"])
-    return {table: (schema, tuple(cols)) for table, (schema, cols) in found.items()}
+        found.setdefault((row["table_schema"], row["table_name"]), set()).add(row["column_name"])
+    return found
 
 
-def _suite_results(result, kind: str, subject: str) -> list[SuiteResult]:
+def _suite_results(result, kind: str, table: str) -> list[SuiteResult]:
     found = []
     for validation in result.run_results.values():
         failures = tuple(
@@ -438,7 +379,7 @@ def _suite_results(result, kind: str, subject: str) -> list[SuiteResult]:
             SuiteResult(
                 name=validation.suite_name,
                 kind=kind,
-                subject=subject,
+                table=table,
                 success=bool(validation.success),
                 evaluated=len(validation.results),
                 failures=failures,
@@ -449,10 +390,6 @@ def _suite_results(result, kind: str, subject: str) -> list[SuiteResult]:
 
 def _failure(suite: str, outcome) -> FailedExpectation:
     config = outcome.expectation_config
-    kwargs = config.kwargs
-    column = kwargs.get("column") or (
-        f"{kwargs['column_A']}, {kwargs['column_B']}" if "column_A" in kwargs else None
-    )
     details = outcome.result or {}
     exception = outcome.exception_info or {}
     error = None
@@ -461,7 +398,7 @@ def _failure(suite: str, outcome) -> FailedExpectation:
     return FailedExpectation(
         suite=suite,
         expectation=config.type,
-        column=column,
+        column=config.kwargs.get("column"),
         description=config.description,
         unexpected_count=details.get("unexpected_count"),
         examples=tuple(details.get("partial_unexpected_list") or ()),

@@ -39,14 +39,6 @@ def reconciliations() -> list[str]:
     return config["vars"]["tally_reconciliations"]
 
 
-def recon_severity(name: str) -> str:
-    from orchestration.defs.project import load_manifest
-
-    return load_manifest()["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"][
-        "severity"
-    ]
-
-
 def recon_grain(manifest: dict, name: str) -> str:
     node = manifest["nodes"][f"model.tally.recon_{name}"]
     return node["config"]["meta"]["tally"]["grain"]
@@ -77,9 +69,23 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
     summary = AssetKey(["marts", "fct_recon_window_summary"])
     checks = {check.name for check in graph.asset_check_keys if check.asset_key == summary}
     schedules = {schedule.name: schedule for schedule in defs.schedules}
+    # the Great Expectations checkpoint: one check per landing table, on the
+    # staging model it validates, and none on the reconciliations' mart
+    assert not {name for name in checks if name.endswith("_expectations")}
+    expectation_checks = {
+        check.asset_key for check in graph.asset_check_keys if check.name == "expectations"
+    }
+    landing_tables = sorted(
+        (props["source_name"], props["name"])
+        for props in manifest["sources"].values()
+        if props.get("loader") == "tally"
+    )
+    assert len(landing_tables) >= 9
+    assert expectation_checks == {
+        AssetKey(["staging", f"stg_{service}__{table}"]) for service, table in landing_tables
+    }
     for name in reconciliations():
         assert f"{name}_has_no_open_breaks" in checks
-        assert f"{name}_expectations" in checks  # the Great Expectations checkpoint
         recon = graph.get(AssetKey(["reconciliation", f"recon_{name}"]))
         owner = manifest["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"]["owner"]
         assert recon.owners == [f"team:{owner}"]
@@ -183,15 +189,23 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
         assert evaluation.passed == (name not in broken), name
         if name in broken:
             assert evaluation.metadata["open breaks"].value > 0
-        # the Great Expectations check agrees, with the reconciliation's severity
-        expectations = evaluations[f"{name}_expectations"]
-        assert expectations.passed == (name not in broken), name
-        severity = recon_severity(name)
-        expected = "ERROR" if severity in ("critical", "error") else "WARN"
-        assert expectations.severity.value == expected, (name, severity)
-        assert expectations.metadata["expectations"].value > 0
-        failures = expectations.metadata["failures"].value
-        assert (f"No window of {name} has an open break" in failures) == (name in broken)
+    # the Great Expectations checks: one per landing table on its staging model,
+    # all passed on the demo's inputs (breaks are the dbt checks' findings)
+    staged = {
+        event.event_specific_data.asset_key: event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and event.event_specific_data.check_name == "expectations"
+    }
+    assert len(staged) >= 9
+    for key, evaluation in staged.items():
+        assert key.path[0] == "staging" and key.path[1].startswith("stg_"), key
+        table = evaluation.metadata["landing table"].value
+        assert key.path[1] == "stg_" + table.replace("/", "__")
+        assert evaluation.passed, (table, evaluation.metadata["failures"].value)
+        assert evaluation.severity.value == "ERROR"  # the sources' default severity
+        assert evaluation.metadata["expectations"].value >= 2
+        assert evaluation.metadata["failures"].value == "none"
     docs = database.parent / "data_docs" / "index.html"
     assert docs.exists()
     # every landing table's freshness check ran on the mart; the demo's are all fresh

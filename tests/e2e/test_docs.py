@@ -1,5 +1,6 @@
 """dbt docs of a built warehouse: every mart and every column of it is described,
-and the exposures name what reads the marts."""
+the exposures name what reads the marts, and the one-file docs `make docs`
+writes open from disk without network."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ def docs(demo_build, tmp_path_factory) -> dict:
         "TALLY_LANDING_DIR": str(built.landing),
     }
     # parse writes the manifest; docs generate --no-compile adds the catalog of
-    # the built tables without compiling every node again.
-    for command in (["parse"], ["docs", "generate", "--no-compile"]):
+    # the built tables without compiling every node again; --static, as `make
+    # docs`, also writes static_index.html, the page with both inside.
+    for command in (["parse"], ["docs", "generate", "--no-compile", "--static"]):
         result = run_dbt(*command, "--target-path", str(target), "--quiet", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
     assert (target / "index.html").stat().st_size > 0
     return {
+        "static": target / "static_index.html",
         "manifest": json.loads((target / "manifest.json").read_text()),
         "catalog": json.loads((target / "catalog.json").read_text()),
     }
@@ -79,3 +82,26 @@ def test_exposures_name_every_mart_their_reader_uses(docs):
         read |= set(re.findall(r"exists\([^)]*\"marts\", \"((?:fct|dim)_\w+)\"", source))
         assert read, folder
         assert depends(name) == read, name
+
+
+# dbt docs' own page asks for a few addresses that are template expressions
+# nobody filled in (Angular's `{{ getIcon(...) }}` in a plain `src`, a bundler's
+# `${require(...favicon.ico)}`): they name no file and fail on any server too.
+UNFILLED_TEMPLATE = "%7B"  # `{`, URL-encoded
+
+
+def test_static_docs_open_from_disk_without_network(docs, offline_page):
+    static = docs["static"]
+    html = static.read_text(encoding="utf-8")
+    assert "fct_recon_breaks" in html and "catalog" in html  # manifest and catalog inside
+    page = offline_page.page
+    offline_page.open(static, "#!/model/model.tally.fct_recon_breaks")
+    heading = page.locator("h1", has_text="fct_recon_breaks")
+    heading.first.wait_for(state="visible")
+    description = docs["manifest"]["nodes"]["model.tally.fct_recon_breaks"]["description"]
+    assert page.get_by_text(description.split(":")[0]).first.is_visible()
+    assert page.get_by_text("window_start").first.is_visible()  # its columns, from the catalog
+    assert offline_page.attempted == []
+    assert [url for url in offline_page.failed if UNFILLED_TEMPLATE not in url] == []
+    # Chromium reports each of those as an error too, and nothing else
+    assert [error for error in offline_page.errors if UNFILLED_TEMPLATE not in error] == []
