@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -32,6 +33,14 @@ from orchestration.warehouse.landing_files import LandingError, landing_tables
 Printer = Callable[[str], None]
 
 
+def records_in_dagster(env: Mapping[str, str] | None = None) -> bool:
+    """Whether `tally build` runs as a Dagster run (orchestration/defs/cli_build.py):
+    when DAGSTER_HOME names an instance, unless TALLY_DAGSTER is `off`."""
+    env = os.environ if env is None else env
+    off = env.get("TALLY_DAGSTER", "").strip().lower() in ("0", "off", "false", "no")
+    return bool(env.get("DAGSTER_HOME")) and not off
+
+
 class BuildError(Exception):
     """Input or configuration that stops a build before dbt runs."""
 
@@ -50,8 +59,28 @@ class BuildResult:
     publish_error: str | None = None
 
 
+def build_environment(
+    settings: Settings, as_of: str | None = None, run_id: str | None = None
+) -> dict[str, str]:
+    """The environment dbt runs in for a build of `settings`: the landing
+    folder, the build's as_of and run id, the connection profiles.yml reads
+    (on DuckDB the working copy, `<db>.build`). A parse in the same environment
+    leaves dbt a saved parse the next build can reuse."""
+    values = {
+        "TALLY_LANDING_DIR": str(settings.landing_dir),
+        "TALLY_TARGET": settings.target,
+        "TALLY_RUN_ID": run_id or "",
+        **_engine_environment(settings),
+    }
+    if as_of:
+        values["TALLY_AS_OF"] = as_of
+    if settings.target == "duckdb":
+        values["TALLY_DUCKDB_BUILD_PATH"] = str(settings.build_duckdb_path)
+    return values
+
+
 @contextmanager
-def _environment(values: dict[str, str]):
+def with_environment(values: dict[str, str]) -> Iterator[None]:
     """dbt reads its settings from the environment (profiles.yml, env_var())."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -117,7 +146,7 @@ class BuildRun:
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        with _environment(self.environment):
+        with with_environment(self.environment):
             yield
 
     def finish(self, outcome: BuildOutcome, invocation_id: str | None = None) -> BuildResult:
@@ -149,6 +178,24 @@ class BuildRun:
             result.published = True
             _forget_failed_builds(self.settings, recorded, self.echo)
         return result
+
+
+# Callbacks told of every build this process finishes (see observe_builds).
+_observers: ContextVar[tuple[Callable[[BuildResult], None], ...]] = ContextVar(
+    "tally_build_observers", default=()
+)
+
+
+@contextmanager
+def observe_builds(callback: Callable[[BuildResult], None]) -> Iterator[None]:
+    """Calls `callback` with the result of each build that ends in this block,
+    published or not: how `tally build` learns the outcome of the build it ran
+    as a Dagster run (in process), where the asset only raises or yields events."""
+    token = _observers.set((*_observers.get(), callback))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
 
 
 @contextmanager
@@ -195,13 +242,7 @@ def building(
                     f"Tally build: as_of {as_of}, landing {settings.landing_dir}, "
                     f"target {settings.target}"
                 )
-                environment = {
-                    "TALLY_LANDING_DIR": str(settings.landing_dir),
-                    "TALLY_AS_OF": as_of,
-                    "TALLY_TARGET": settings.target,
-                    "TALLY_RUN_ID": run_id or "",
-                    **_engine_environment(settings),
-                }
+                environment = build_environment(settings, as_of, run_id)
                 prepare = _working_copy if settings.target == "duckdb" else _preloaded
                 with prepare(
                     settings, as_of, full_refresh, environment, echo, dbt_in_process
@@ -222,10 +263,12 @@ def building(
             run_id=run_id,
         )
         _record_outcome(settings, failed, started_at, echo)
+        _tell_observers(failed)
         raise
     result = run.result
     result.run_id, result.seconds = run_id, time.monotonic() - started
     _record_outcome(settings, result, started_at, echo)
+    _tell_observers(result)
     if result.publish_error:
         raise BuildError(result.publish_error)
 
@@ -287,6 +330,11 @@ def _record_outcome(
         echo(f"  warning: {error}")
 
 
+def _tell_observers(result: BuildResult) -> None:
+    for callback in _observers.get():
+        callback(result)
+
+
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0] if lines else ""
@@ -331,7 +379,7 @@ def _working_copy(
         as_of,
         full_refresh,
         echo,
-        environment={**environment, "TALLY_DUCKDB_BUILD_PATH": str(working)},
+        environment=environment,
         working=working,
         versions_before=read_versions(replace(settings, duckdb_path=working)),
     )
@@ -411,7 +459,7 @@ def _preloaded(
     a table is swapped in by a rename once built (macros/engine/spark_table.sql).
     """
     with (
-        _environment(environment),
+        with_environment(environment),
         _landing_loader(settings, echo, keep_session=dbt_in_process) as load,
     ):
         versions_before = read_versions(settings)

@@ -2,29 +2,62 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.build import build_environment, with_environment
 from orchestration.settings import PROJECT_DIR, Settings
 
-# Folders and files whose change makes the parsed manifest stale.
-_PROJECT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "snapshots")
-_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
+# The dbt installed beside this Python. dagster-dbt's preparer runs `dbt` from
+# PATH, which does not hold .venv/bin when dagster was started as
+# .venv/bin/dagster without activating the virtual environment.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+if os.environ.get("PATH", "").split(os.pathsep)[0] != str(DBT_EXECUTABLE.parent):
+    os.environ["PATH"] = os.pathsep.join([str(DBT_EXECUTABLE.parent), os.environ.get("PATH", "")])
+
+_settings = Settings.from_env()
 
 # dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as for
-# dbt itself), else target/.
+# dbt itself), else target/. `tally build` writes its artifacts there too.
 tally_project = DbtProject(
     project_dir=PROJECT_DIR,
     profiles_dir=PROJECT_DIR,
     target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+    prepare_project_cli_args=["parse", "--quiet", "--target", _settings.target],
 )
+
+
+def prepare_manifest(settings: Settings) -> None:
+    """Parses the project now, in the environment of a build of `settings`
+    (so that the build reuses the parse): what `tally build` does before it
+    loads the definitions, which must describe the project as it is."""
+    with with_environment(build_environment(settings)):
+        tally_project.preparer.prepare(tally_project)
+
+
+# In a build's environment too: `dagster dev` parses the project at every load,
+# so model changes show up; elsewhere (a fresh clone, a test run) the project
+# is parsed only when nothing parsed it yet.
+with with_environment(build_environment(_settings)):
+    tally_project.prepare_if_dev()
+    if not tally_project.manifest_path.exists():
+        tally_project.preparer.prepare(tally_project)
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt command line the dbt assets run (`dbt build` in a subprocess)."""
+    return DbtCliResource(
+        project_dir=tally_project,
+        dbt_executable=str(DBT_EXECUTABLE),
+        global_config_flags=["--no-use-colors"],
+    )
 
 
 class TallyResource(ConfigurableResource):
@@ -37,59 +70,27 @@ class TallyResource(ConfigurableResource):
     landing_dir: str = ""
     duckdb_path: str = ""
     as_of: str = ""
+    target: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TallyResource:
+        """The resource of a `tally build` started from the command line."""
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            duckdb_path=str(settings.duckdb_path),
+            as_of=settings.as_of or "",
+            target=settings.target,
+        )
 
     def settings(self, as_of: str | None = None) -> Settings:
         return Settings.from_env(
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,
             duckdb_path=Path(self.duckdb_path) if self.duckdb_path else None,
             as_of=as_of or self.as_of or None,
+            target=self.target or None,
         )
-
-
-def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for name in _PROJECT_FILES:
-        path = project_dir / name
-        if path.exists():
-            newest = max(newest, path.stat().st_mtime)
-    for folder in _PROJECT_SOURCES:
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
-def prepare_manifest(project: DbtProject = tally_project) -> Path:
-    """Parses the dbt project when manifest.json is missing or older than its sources.
-
-    Runs at import, so loading the definitions from a fresh clone works without
-    a prior `dbt parse`; `tally build` rewrites the manifest on every build.
-    """
-    manifest = project.manifest_path
-    if _is_fresh(manifest, project.project_dir):
-        return manifest
-    from orchestration.build import dbt_args
-    from orchestration.dbt_runner import run_dbt
-
-    # `dagster dev` may load the code in two processes at once: one parses.
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with manifest.with_name(".tally-parse.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_fresh(manifest, project.project_dir):
-            return manifest
-        outcome, _ = run_dbt(dbt_args("parse", Settings.from_env()))
-    if not manifest.exists() or outcome.fatal:
-        raise RuntimeError(
-            f"dbt parse did not write {manifest}: {outcome.fatal or 'no manifest'}. "
-            f"Run `.venv/bin/dbt parse --project-dir {project.project_dir}` to see why."
-        )
-    return manifest
-
-
-def _is_fresh(manifest: Path, project_dir: Path) -> bool:
-    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
 
 
 @cache
 def load_manifest() -> dict[str, Any]:
-    return json.loads(prepare_manifest().read_text(encoding="utf-8"))
+    return json.loads(tally_project.manifest_path.read_text(encoding="utf-8"))
