@@ -8,7 +8,7 @@ DEMO_LANDING := data/landing
 DEMO_DB := data/tally.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: install spark-install java postgres-server browser report demo test lint format docs bench bench-install bench-other clean dev dev-smoke
+.PHONY: dagster-home install spark-install java postgres-server browser report demo test lint format docs bench bench-install bench-other clean dev dev-smoke
 DEV_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/data/dagster
 DEMO_AS_OF = $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_LANDING)/_expected/manifest.json"))["as_of"])')
@@ -56,9 +56,10 @@ java:
 browser:
 	$(call apt_install,Chromium,chromium,[ -n "$$TALLY_CHROMIUM" ] || command -v chromium >/dev/null 2>&1,install Chromium or set TALLY_CHROMIUM)
 
-demo: install
+# The demo's build is a run of the Dagster instance `make dev` serves (DAGSTER_HOME).
+demo: install dagster-home
 	$(BIN)/tally generate --out $(DEMO_LANDING)
-	$(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)" --no-validate
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/tally build --landing $(DEMO_LANDING) --duckdb-path $(DEMO_DB) --as-of "$(DEMO_AS_OF)" --no-validate
 	$(BIN)/tally alert --duckdb-path $(DEMO_DB)
 	$(BIN)/tally report --duckdb-path $(DEMO_DB)
 	@$(MAKE) --no-print-directory docs
@@ -74,13 +75,16 @@ demo: install
 	@echo "  Dagster UI:       make dev   (then http://127.0.0.1:$(DEV_PORT))"
 
 # The Dagster UI on the demo data (make demo first if there is none).
-dev: install
+dev: install dagster-home
 	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
-	@mkdir -p $(DAGSTER_HOME_DIR)
-	@test -f $(DAGSTER_HOME_DIR)/dagster.yaml || cp orchestration/defs/dagster.yaml $(DAGSTER_HOME_DIR)/
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) TALLY_LANDING_DIR=$(CURDIR)/$(DEMO_LANDING) \
 		TALLY_DUCKDB_PATH=$(CURDIR)/$(DEMO_DB) TALLY_AS_OF="$(DEMO_AS_OF)" \
 		$(BIN)/dagster dev -m orchestration.defs.definitions -h 127.0.0.1 -p $(DEV_PORT)
+
+# The Dagster instance of the demo: data/dagster with the project's instance settings.
+dagster-home:
+	@mkdir -p $(DAGSTER_HOME_DIR)
+	@cp orchestration/defs/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 
 # Starts `dagster dev`, waits until the UI answers and the definitions loaded, stops it.
 dev-smoke: install

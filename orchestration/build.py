@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from orchestration import failed_builds
 from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
@@ -27,6 +33,14 @@ from orchestration.warehouse.landing_files import LandingError, landing_tables
 Printer = Callable[[str], None]
 
 
+def records_in_dagster(env: Mapping[str, str] | None = None) -> bool:
+    """Whether `tally build` runs as a Dagster run (orchestration/defs/cli_build.py):
+    when DAGSTER_HOME names an instance, unless TALLY_DAGSTER is `off`."""
+    env = os.environ if env is None else env
+    off = env.get("TALLY_DAGSTER", "").strip().lower() in ("0", "off", "false", "no")
+    return bool(env.get("DAGSTER_HOME")) and not off
+
+
 class BuildError(Exception):
     """Input or configuration that stops a build before dbt runs."""
 
@@ -38,16 +52,35 @@ class BuildResult:
     published: bool
     seconds: float
     landing: LandingChanges | None = None
-    results: list = field(default_factory=list)  # dbt's node results, for the Dagster view
     run_id: str | None = None
     invocation_id: str | None = None  # dbt's, when dbt ran
-    # Why a build whose dbt run succeeded was not published (one line); build()
-    # raises it as a BuildError once the failure is recorded.
+    # Why a build whose dbt run succeeded was not published (one line); the
+    # build raises it as a BuildError once the failure is recorded.
     publish_error: str | None = None
 
 
+def build_environment(
+    settings: Settings, as_of: str | None = None, run_id: str | None = None
+) -> dict[str, str]:
+    """The environment dbt runs in for a build of `settings`: the landing
+    folder, the build's as_of and run id, the connection profiles.yml reads
+    (on DuckDB the working copy, `<db>.build`). A parse in the same environment
+    leaves dbt a saved parse the next build can reuse."""
+    values = {
+        "TALLY_LANDING_DIR": str(settings.landing_dir),
+        "TALLY_TARGET": settings.target,
+        "TALLY_RUN_ID": run_id or "",
+        **_engine_environment(settings),
+    }
+    if as_of:
+        values["TALLY_AS_OF"] = as_of
+    if settings.target == "duckdb":
+        values["TALLY_DUCKDB_BUILD_PATH"] = str(settings.build_duckdb_path)
+    return values
+
+
 @contextmanager
-def _environment(values: dict[str, str]):
+def with_environment(values: dict[str, str]) -> Iterator[None]:
     """dbt reads its settings from the environment (profiles.yml, env_var())."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -78,32 +111,124 @@ def dbt_args(command: str, settings: Settings, extra: list[str] | None = None) -
     ]
 
 
-def build(
+@dataclass
+class BuildRun:
+    """A build between its preparation and its publish: what dbt needs to run
+    (`environment`, `flags`), then `finish()` with what dbt reported.
+
+    `building()` hands it out; whoever runs dbt (`build()` in this process,
+    the Dagster asset through dagster-dbt's subprocess) calls `finish()` once.
+    """
+
+    settings: Settings
+    as_of: str
+    full_refresh: bool
+    echo: Printer
+    # What profiles.yml and the models read through env_var(): set it around dbt.
+    environment: dict[str, str]
+    # DuckDB: the working copy dbt writes, published by finish(); None on
+    # PostgreSQL and Spark, where dbt builds in place.
+    working: Path | None = None
+    # PostgreSQL and Spark: dbt's parse of the project (the landing tables came
+    # from it); an in-process dbt run reuses it instead of parsing again.
+    manifest: Any = None
+    versions_before: set = field(default_factory=set)
+    result: BuildResult | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        """`dbt build` flags every build passes: the target, --full-refresh."""
+        return [
+            "--target",
+            self.settings.target,
+            *(["--full-refresh"] if self.full_refresh else []),
+        ]
+
+    @contextmanager
+    def dbt_environment(self) -> Iterator[None]:
+        with with_environment(self.environment):
+            yield
+
+    def finish(self, outcome: BuildOutcome, invocation_id: str | None = None) -> BuildResult:
+        """Publishes when dbt reported no error (DuckDB: the working copy over
+        the published file; elsewhere the models were swapped in by dbt)."""
+        result = BuildResult(
+            outcome, self.as_of, published=False, seconds=0.0, invocation_id=invocation_id
+        )
+        self.result = result
+        if outcome.has_errors:
+            return result
+        versions_settings = self.settings
+        if self.working is not None:
+            versions_settings = replace(self.settings, duckdb_path=self.working)
+        with self.dbt_environment():
+            versions_after = read_versions(versions_settings)
+        result.landing = LandingChanges.between(self.versions_before, versions_after)
+        if self.working is None:
+            result.published = True
+            return result
+        recorded = _record_failed_builds(self.settings, self.working, self.echo)
+        try:
+            how = publish(self.working, self.settings.duckdb_path)
+        except WarehouseFileError as error:
+            result.publish_error = str(error)
+            outcome.fatal, outcome.success = str(error), False
+        else:
+            self.echo(f"  published {self.settings.duckdb_path.name}: {how}")
+            result.published = True
+            _forget_failed_builds(self.settings, recorded, self.echo)
+        return result
+
+
+# Callbacks told of every build this process finishes (see observe_builds).
+_observers: ContextVar[tuple[Callable[[BuildResult], None], ...]] = ContextVar(
+    "tally_build_observers", default=()
+)
+
+
+@contextmanager
+def observe_builds(callback: Callable[[BuildResult], None]) -> Iterator[None]:
+    """Calls `callback` with the result of each build that ends in this block,
+    published or not: how `tally build` learns the outcome of the build it ran
+    as a Dagster run (in process), where the asset only raises or yields events."""
+    token = _observers.set((*_observers.get(), callback))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
+@contextmanager
+def building(
     settings: Settings,
     *,
     full_refresh: bool = False,
-    select: str | None = None,
-    echo: Printer = print,
-    show_progress: bool = True,
     run_id: str | None = None,
-    dbt_options: list[str] | None = None,
-) -> BuildResult:
-    """Builds every model and test; publishes the database when nothing errored.
+    echo: Printer = print,
+    dbt_in_process: bool = True,
+) -> Iterator[BuildRun]:
+    """One build around any dbt invocation: checks the landing folder, takes
+    the build lock, prepares the warehouse (DuckDB: the working copy;
+    PostgreSQL and Spark: the landing files loaded in), and hands out the
+    BuildRun; the caller runs dbt and calls `run.finish(outcome)`, which
+    publishes. `dbt_in_process=False` (dbt in a subprocess) stops the Spark
+    session that loaded the landing files before dbt starts its own.
 
     One build at a time per warehouse (a file lock beside the working copy;
     on PostgreSQL the database's advisory lock, so builds on other hosts wait
     too): Dagster runs, schedules and `tally build` wait for each other. `run_id`
-    names the run in marts.fct_recon_runs (default: dbt's invocation id);
-    `dbt_options` are extra `dbt build` flags.
+    names the run in marts.fct_recon_runs (default: dbt's invocation id).
 
-    Every outcome is recorded, failures included (a BuildError, a failed
-    publish, dbt errors, an interrupt): metrics.prom is rewritten, and on DuckDB
-    a failed build goes to `<db>.failed-builds.jsonl` until the next published
-    build records it in marts.fct_recon_runs. A build whose marts could not be
-    published raises BuildError with a one-line cause.
+    Every outcome is recorded when the block ends, failures included (a
+    BuildError, a failed publish, dbt errors, an interrupt): metrics.prom is
+    rewritten, and on DuckDB a failed build goes to `<db>.failed-builds.jsonl`
+    until the next published build records it in marts.fct_recon_runs. A
+    build whose marts could not be published raises BuildError with a one-line
+    cause; `run.result` is the outcome otherwise.
     """
     started_at, started = datetime.now(UTC), time.monotonic()
     as_of = settings.as_of or now_as_of()
+    run: BuildRun | None = None
     try:
         try:
             if not settings.landing_dir.is_dir():
@@ -113,9 +238,18 @@ def build(
                     "<service>/<table>/*.csv (`tally generate --out DIR` writes demo files)."
                 )
             with _one_build_at_a_time(settings, echo):
-                result = _build(
-                    settings, as_of, full_refresh, select, echo, show_progress, run_id, dbt_options
+                echo(
+                    f"Tally build: as_of {as_of}, landing {settings.landing_dir}, "
+                    f"target {settings.target}"
                 )
+                environment = build_environment(settings, as_of, run_id)
+                prepare = _working_copy if settings.target == "duckdb" else _preloaded
+                with prepare(
+                    settings, as_of, full_refresh, environment, echo, dbt_in_process
+                ) as run:
+                    yield run
+                if run.result is None:
+                    raise BuildError("the build ended before dbt reported its results")
         except OSError as error:  # a full disk, a folder it may not write, ...
             where = f"{error.filename}: " if error.filename else ""
             raise BuildError(f"{where}{error.strerror or error}") from None
@@ -129,12 +263,42 @@ def build(
             run_id=run_id,
         )
         _record_outcome(settings, failed, started_at, echo)
+        _tell_observers(failed)
         raise
-    result.run_id = run_id
+    result = run.result
+    result.run_id, result.seconds = run_id, time.monotonic() - started
     _record_outcome(settings, result, started_at, echo)
+    _tell_observers(result)
     if result.publish_error:
         raise BuildError(result.publish_error)
-    return result
+
+
+def build(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    select: str | None = None,
+    echo: Printer = print,
+    show_progress: bool = True,
+    run_id: str | None = None,
+    dbt_options: list[str] | None = None,
+) -> BuildResult:
+    """Builds every model and test with dbt in this process; publishes the
+    database when nothing errored (see `building()`). `select` is a dbt
+    selection, `dbt_options` extra `dbt build` flags."""
+    with building(settings, full_refresh=full_refresh, run_id=run_id, echo=echo) as run:
+        extra = [*(["--full-refresh"] if full_refresh else [])]
+        if select:
+            extra += ["--select", select]
+        extra += dbt_options or []
+        callbacks = [Progress()] if show_progress else []
+        invocation_before = _invocation_id()
+        with run.dbt_environment():
+            outcome, _ = run_dbt(dbt_args("build", settings, extra), callbacks, run.manifest)
+        invocation = _invocation_id()
+        # an id dbt did not renew belongs to an earlier invocation in this process
+        run.finish(outcome, invocation if invocation != invocation_before else None)
+    return run.result
 
 
 def _record_outcome(
@@ -166,6 +330,11 @@ def _record_outcome(
         echo(f"  warning: {error}")
 
 
+def _tell_observers(result: BuildResult) -> None:
+    for callback in _observers.get():
+        callback(result)
+
+
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0] if lines else ""
@@ -190,69 +359,30 @@ def _one_build_at_a_time(settings: Settings, echo: Printer) -> Iterator[None]:
         yield
 
 
-def _build(
+@contextmanager
+def _working_copy(
     settings: Settings,
     as_of: str,
     full_refresh: bool,
-    select: str | None,
+    environment: dict[str, str],
     echo: Printer,
-    show_progress: bool,
-    run_id: str | None,
-    dbt_options: list[str] | None,
-) -> BuildResult:
-    started = time.monotonic()
-    echo(f"Tally build: as_of {as_of}, landing {settings.landing_dir}, target {settings.target}")
-    extra = ["--full-refresh"] if full_refresh else []
-    if select:
-        extra += ["--select", select]
-    extra += dbt_options or []
-    environment = {
-        "TALLY_LANDING_DIR": str(settings.landing_dir),
-        "TALLY_AS_OF": as_of,
-        "TALLY_TARGET": settings.target,
-        "TALLY_RUN_ID": run_id or "",
-        **_engine_environment(settings),
-    }
-    callbacks = [Progress()] if show_progress else []
-    if settings.target in ("postgres", "spark"):
-        return _build_preloaded(settings, as_of, extra, environment, callbacks, full_refresh,
-                                echo, started)  # fmt: skip
-
+    dbt_in_process: bool,
+) -> Iterator[BuildRun]:
+    """DuckDB: dbt writes a working copy of the published file; finish() publishes it."""
     working = settings.build_duckdb_path
     try:
         echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
     except WarehouseFileError as error:
         raise BuildError(str(error)) from None
-    versions_before = read_versions(replace(settings, duckdb_path=working))
-    invocation_before = _invocation_id()
-    with _environment({**environment, "TALLY_DUCKDB_BUILD_PATH": str(working)}):
-        outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks)
-    invocation = _invocation_id()
-    result = BuildResult(
-        outcome,
+    yield BuildRun(
+        settings,
         as_of,
-        published=False,
-        seconds=0.0,
-        results=_node_results(raw),
-        # an id dbt did not renew belongs to an earlier invocation in this process
-        invocation_id=invocation if invocation != invocation_before else None,
+        full_refresh,
+        echo,
+        environment=environment,
+        working=working,
+        versions_before=read_versions(replace(settings, duckdb_path=working)),
     )
-    if not outcome.has_errors:
-        result.landing = LandingChanges.between(
-            versions_before, read_versions(replace(settings, duckdb_path=working))
-        )
-        recorded = _record_failed_builds(settings, working, echo)
-        try:
-            how = publish(working, settings.duckdb_path)
-        except WarehouseFileError as error:
-            result.publish_error = str(error)
-            outcome.fatal, outcome.success = str(error), False
-        else:
-            echo(f"  published {settings.duckdb_path.name}: {how}")
-            result.published = True
-            _forget_failed_builds(settings, recorded, echo)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def _invocation_id() -> str | None:
@@ -291,10 +421,6 @@ def _forget_failed_builds(settings: Settings, recorded: set[str], echo: Printer)
         echo(f"  warning: could not update the failed-builds file: {error.strerror or error}")
 
 
-def _node_results(raw) -> list:
-    return list(getattr(getattr(raw, "result", None), "results", None) or [])
-
-
 def _engine_environment(settings: Settings) -> dict[str, str]:
     """The connection variables profiles.yml reads, from the resolved settings."""
     pg = settings.postgres
@@ -314,25 +440,28 @@ def _engine_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def _build_preloaded(
+@contextmanager
+def _preloaded(
     settings: Settings,
     as_of: str,
-    extra: list[str],
-    environment: dict[str, str],
-    callbacks: list,
     full_refresh: bool,
+    environment: dict[str, str],
     echo: Printer,
-    started: float,
-) -> BuildResult:
+    dbt_in_process: bool,
+) -> Iterator[BuildRun]:
     """PostgreSQL and Spark: load the landing files in, then dbt builds in place.
 
     PostgreSQL: every model table is swapped in by dbt in one transaction
     (create under a temporary name, rename), so readers see the previous or the
     new table, never a half-built one; a failed model leaves its previous table.
-    Spark: the session is started here and dbt-spark runs in it; a table is
-    swapped in by a rename once built (macros/engine/spark_table.sql).
+    Spark: the session is started here, and dbt-spark runs in it when dbt runs
+    in this process (a dbt subprocess starts its own once this one has stopped);
+    a table is swapped in by a rename once built (macros/engine/spark_table.sql).
     """
-    with _environment(environment), _landing_loader(settings, echo) as load:
+    with (
+        with_environment(environment),
+        _landing_loader(settings, echo, keep_session=dbt_in_process) as load,
+    ):
         versions_before = read_versions(settings)
         try:
             parsed = run_dbt_parse(dbt_args("parse", settings))
@@ -344,23 +473,30 @@ def _build_preloaded(
         except LandingError as error:
             raise BuildError(str(error)) from None
         echo(f"  landing: {count} file version(s) {how} in {time.monotonic() - loading:.1f}s")
-        outcome, raw = run_dbt(dbt_args("build", settings, extra), callbacks, manifest=parsed)
-        landing = None
-        if not outcome.has_errors:
-            landing = LandingChanges.between(versions_before, read_versions(settings))
-        seconds = time.monotonic() - started
-        published = not outcome.has_errors
-        return BuildResult(outcome, as_of, published, seconds, landing, _node_results(raw))
+        yield BuildRun(
+            settings,
+            as_of,
+            full_refresh,
+            echo,
+            environment=environment,
+            manifest=parsed,
+            versions_before=versions_before,
+        )
 
 
 Loader = Callable[[list, bool], tuple[int, str]]
 
 
 @contextmanager
-def _landing_loader(settings: Settings, echo: Printer) -> Iterator[Loader]:
+def _landing_loader(
+    settings: Settings, echo: Printer, keep_session: bool = True
+) -> Iterator[Loader]:
     """The engine's landing loader, `load(tables, reset) -> (versions, how)`; on
-    Spark the session it loads through (and dbt runs in) lives for the block.
-    Failures other than a bad landing file become a BuildError naming the warehouse."""
+    Spark the session it loads through (and dbt runs in) lives for the block,
+    or, when dbt runs in a subprocess (`keep_session=False`), the load runs in a
+    child process: Spark's catalog (Derby) stays locked by a JVM until it
+    exits, and dbt's own Spark needs it. Failures other than a bad landing file
+    become a BuildError naming the warehouse."""
     if settings.target == "postgres":
         echo(f"  warehouse: {settings.postgres.describe()}")
 
@@ -381,6 +517,9 @@ def _landing_loader(settings: Settings, echo: Printer) -> Iterator[Loader]:
         return
 
     echo(f"  warehouse: {settings.spark_warehouse} (Spark, local session)")
+    if not keep_session:
+        yield partial(_load_spark_in_child, settings, echo)
+        return
     try:
         spark = spark_session.start(settings)
     except spark_session.SparkUnavailable as error:
@@ -411,3 +550,24 @@ def _landing_loader(settings: Settings, echo: Printer) -> Iterator[Loader]:
                 f"{settings.spark_warehouse} every table keeps its previous version "
                 "unless its model finished before (tables are swapped in only once built)."
             ) from None
+
+
+def _load_spark_in_child(
+    settings: Settings, echo: Printer, tables: list, reset: bool
+) -> tuple[int, str]:
+    """Loads the landing files through Spark in a child process (which parses
+    the project for the same tables); its output lines are echoed."""
+    command = [sys.executable, "-m", "orchestration.warehouse.spark_child_load"]
+    if reset:
+        command.append("--reset")
+    child = subprocess.run(
+        command, cwd=settings.project_dir, capture_output=True, text=True, check=False
+    )
+    lines = child.stdout.strip().splitlines()
+    if child.returncode != 0:
+        cause = _first_line(child.stderr) or f"exit code {child.returncode}"
+        raise BuildError(cause)
+    for line in lines[:-1]:
+        echo(line)
+    count, how = json.loads(lines[-1])
+    return int(count), str(how)

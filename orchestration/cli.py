@@ -183,7 +183,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from orchestration.build import BuildError, build
+    from orchestration.build import BuildError, build, records_in_dagster
     from orchestration.summary import (
         format_freshness,
         format_summary,
@@ -198,12 +198,22 @@ def _build(args: argparse.Namespace) -> int:
             target=args.target,
             duckdb_path=args.duckdb_path,
         )
-        result = build(
-            settings,
-            full_refresh=args.full_refresh,
-            select=args.select,
-            show_progress=not args.quiet,
-        )
+        if records_in_dagster():
+            from orchestration.defs.cli_build import build_as_dagster_run
+
+            result = build_as_dagster_run(
+                settings,
+                full_refresh=args.full_refresh,
+                select=args.select,
+                show_progress=not args.quiet,
+            )
+        else:
+            result = build(
+                settings,
+                full_refresh=args.full_refresh,
+                select=args.select,
+                show_progress=not args.quiet,
+            )
     except (BuildError, ValueError) as error:
         print(f"tally build: {error}", file=sys.stderr)
         return EXIT_ERROR

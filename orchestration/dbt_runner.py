@@ -8,7 +8,7 @@ Anything else that fails (a model error, an integrity test) is a real error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,50 +60,103 @@ def severity_class(severity: str | None) -> str:
     return "error" if severity in ("critical", "error") else "warn"
 
 
-def recon_test_class(node: Any) -> str | None:
-    """The severity class a `recon_has_no_open_breaks` test covers; None for other nodes."""
-    metadata = getattr(node, "test_metadata", None)
-    if metadata is None or metadata.name != RECON_TEST:
-        return None
-    return metadata.kwargs.get("severity_class")
+@dataclass(frozen=True)
+class NodeRun:
+    """One node's result, whether dbt ran in this process or wrote run_results.json."""
 
+    kind: str  # model, test, seed, ...
+    name: str
+    status: str
+    message: str = ""
+    path: str = ""
+    failures: int = 0
+    seconds: float = 0.0
+    test_name: str | None = None  # the generic test a test node instantiates
+    test_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
-def _declared_severity(node: Any) -> str | None:
-    meta = getattr(getattr(node, "config", None), "meta", None) or {}
-    return (meta.get("tally") or {}).get("severity")
+    @classmethod
+    def from_result(cls, result: Any) -> NodeRun:
+        """From one of dbtRunner's results (`result.result.results`)."""
+        node = result.node
+        metadata = getattr(node, "test_metadata", None)
+        return cls(
+            kind=str(node.resource_type),
+            name=node.name,
+            status=str(result.status),
+            message=result.message or "",
+            path=getattr(node, "original_file_path", ""),
+            failures=int(getattr(result, "failures", 0) or 0),
+            seconds=float(getattr(result, "execution_time", 0) or 0),
+            test_name=getattr(metadata, "name", None),
+            test_kwargs=getattr(metadata, "kwargs", None) or {},
+            meta=getattr(getattr(node, "config", None), "meta", None) or {},
+        )
+
+    @classmethod
+    def from_artifact(cls, result: Mapping[str, Any], node: Mapping[str, Any]) -> NodeRun:
+        """From an entry of run_results.json and its node in manifest.json."""
+        metadata = node.get("test_metadata") or {}
+        return cls(
+            kind=node["resource_type"],
+            name=node["name"],
+            status=str(result.get("status")),
+            message=result.get("message") or "",
+            path=node.get("original_file_path", ""),
+            failures=int(result.get("failures") or 0),
+            seconds=float(result.get("execution_time") or 0),
+            test_name=metadata.get("name"),
+            test_kwargs=metadata.get("kwargs") or {},
+            meta=(node.get("config") or {}).get("meta") or {},
+        )
+
+    @property
+    def recon_class(self) -> str | None:
+        """The severity class a `recon_has_no_open_breaks` test covers; None for other nodes."""
+        if self.kind != "test" or self.test_name != RECON_TEST:
+            return None
+        return self.test_kwargs.get("severity_class")
 
 
 def classify(results: Sequence[Any]) -> BuildOutcome:
-    """Sorts dbt run results into errors, reconciliation breaks and warnings."""
-    outcome = BuildOutcome(node_count=len(results))
+    """Sorts dbtRunner's results into errors, reconciliation breaks and warnings."""
+    return classify_runs([NodeRun.from_result(result) for result in results])
+
+
+def classify_artifacts(run_results: Mapping[str, Any], manifest: Mapping[str, Any]) -> BuildOutcome:
+    """The same, from a dbt subprocess's run_results.json and manifest.json."""
+    nodes = manifest.get("nodes") or {}
+    runs = [
+        NodeRun.from_artifact(result, nodes[result["unique_id"]])
+        for result in run_results.get("results") or []
+        if result.get("unique_id") in nodes
+    ]
+    return classify_runs(runs)
+
+
+def classify_runs(runs: Sequence[NodeRun]) -> BuildOutcome:
+    outcome = BuildOutcome(node_count=len(runs))
     classes: dict[str, str] = {}  # reconciliation -> severity class, from its model's meta
-    for result in results:
-        node = result.node
-        status = str(result.status)
-        kind = str(node.resource_type)
+    for run in runs:
         problem = NodeProblem(
-            kind=kind,
-            name=node.name,
-            status=status,
-            message=result.message or "",
-            path=getattr(node, "original_file_path", ""),
+            kind=run.kind, name=run.name, status=run.status, message=run.message, path=run.path
         )
-        recon_class = recon_test_class(node) if kind == "test" else None
+        recon_class = run.recon_class
         if recon_class:
-            outcome.recon_class_tests[recon_class] = status
-        if kind == "model" and node.name.startswith("recon_"):
-            name = node.name.removeprefix("recon_")
-            outcome.recon_seconds[name] = float(getattr(result, "execution_time", 0) or 0)
-            classes[name] = severity_class(_declared_severity(node))
-        if status == "error":
+            outcome.recon_class_tests[recon_class] = run.status
+        if run.kind == "model" and run.name.startswith("recon_"):
+            name = run.name.removeprefix("recon_")
+            outcome.recon_seconds[name] = run.seconds
+            classes[name] = severity_class((run.meta.get("tally") or {}).get("severity"))
+        if run.status == "error":
             outcome.errors.append(problem)
-        elif status == "skipped":
-            outcome.skipped.append(node.name)
-        elif status in ("fail", "warn") and recon_class:
-            outcome.broken_windows += int(result.failures or 0)  # breaks are output
-        elif status == "fail":
+        elif run.status == "skipped":
+            outcome.skipped.append(run.name)
+        elif run.status in ("fail", "warn") and recon_class:
+            outcome.broken_windows += run.failures  # breaks are output
+        elif run.status == "fail":
             outcome.errors.append(problem)
-        elif status == "warn":
+        elif run.status == "warn":
             outcome.warnings.append(problem)
     for name, recon_class in classes.items():
         if recon_class in outcome.recon_class_tests:

@@ -1,36 +1,37 @@
 """Assets: every dbt model and seed (from the manifest), grouped by layer, with
 the landing folders as external upstream assets, one per service table.
 
-The dbt assets run `tally build` (orchestration.build): dbt writes the working
-copy, and the warehouse is published only when nothing errored. Dagster reports
-a model as materialized only once the build that built it is published, and a
+The dbt assets run `dbt build` through dagster-dbt (`DbtCliResource.cli`)
+inside Tally's build step (orchestration.build.building): the build lock, the
+working copy dbt writes, the publish. Dagster reports a model as materialized,
+and a dbt test as a check, only once the build that built it is published; a
 failed build fails the run with the errors while the last good marts stay.
 """
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import (
-    AssetCheckKey,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
     Config,
     Failure,
-    MaterializeResult,
     MetadataValue,
+    Output,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
-from dagster_dbt.asset_utils import (
-    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
-    get_node,
-    get_subset_selection_for_context,
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    dbt_assets,
 )
 from pydantic import Field
 
-from orchestration.build import BuildError, BuildResult, build
-from orchestration.defs.checks import check_results, check_spec_for_test
+from orchestration.build import BuildError, BuildResult, BuildRun, building
+from orchestration.dbt_runner import BuildOutcome, classify_artifacts
 from orchestration.defs.project import TallyResource, load_manifest, tally_project
 from orchestration.settings import Settings
 from orchestration.warehouse.landing_files import LOADER
@@ -40,6 +41,7 @@ LANDING_GROUP = "landing_files"
 # One build at a time on a DuckDB file: `dagster dev` (see Makefile) limits this
 # pool to 1, and the build itself takes a file lock.
 WAREHOUSE_POOL = "tally_warehouse"
+RUNS_ASSET = AssetKey(["marts", "fct_recon_runs"])
 
 RECON_RUNS_SQL = """
 select recon_name, recon_outcome, recon_seconds, broken_windows, open_breaks,
@@ -63,7 +65,7 @@ def landing_key(service: str, table: str) -> AssetKey:
 
 class TallyTranslator(DagsterDbtTranslator):
     """Groups by layer (the models/ folder), owners from `meta.tally.owner`, the
-    landing folder upstream of each landing model, reconciliation checks by name."""
+    landing folder upstream of each landing model, dbt tests as non-blocking checks."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -85,8 +87,20 @@ class TallyTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dagster-dbt's check, never blocking: a failing test is reported on its
+        model, and the assets downstream (the report) still run; dbt itself
+        skips what an error-severity test guards."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        return None if spec is None else check_spec_for_test(spec, get_node(manifest, unique_id))
+        if spec is None or not spec.blocking:
+            return spec
+        return AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=False,
+        )
 
 
 translator = TallyTranslator(DagsterDbtTranslatorSettings(enable_code_references=True))
@@ -129,114 +143,110 @@ class BuildConfig(Config):
     name="tally_dbt",
     pool=WAREHOUSE_POOL,
 )
-def tally_dbt_assets(context: AssetExecutionContext, config: BuildConfig, tally: TallyResource):
-    yield from materialize(context, config, tally)
-
-
-def _dbt_selection(context: AssetExecutionContext) -> tuple[str | None, list[str]]:
-    """The dbt --select for the assets and checks this run selected (None: all)."""
-    arguments, indirect = get_subset_selection_for_context(
-        context,
-        load_manifest(),
-        select="fqn:*",
-        exclude=None,
-        selector=None,
-        dagster_dbt_translator=translator,
-        current_dbt_indirect_selection_env=os.environ.get("DBT_INDIRECT_SELECTION"),
-    )
-    select = arguments[arguments.index("--select") + 1] if "--select" in arguments else None
-    options = ["--indirect-selection", indirect] if indirect else []
-    return (None if select == "fqn:*" else select), options
-
-
-def materialize(
-    context: AssetExecutionContext, config: BuildConfig, tally: TallyResource
+def tally_dbt_assets(
+    context: AssetExecutionContext, config: BuildConfig, tally: TallyResource, dbt: DbtCliResource
 ) -> Iterator[Any]:
     settings = tally.settings(as_of=config.as_of or None)
-    select, options = _dbt_selection(context)
-    context.log.info(
-        f"tally build: select {select or 'everything'}, database {settings.duckdb_path}"
-    )
+    context.log.info(f"tally build: {settings.describe_warehouse()}")
     try:
-        result = build(
+        with building(
             settings,
             full_refresh=config.full_refresh,
-            select=select,
-            echo=context.log.info,
-            show_progress=False,
             run_id=context.run.run_id,
-            dbt_options=options,
-        )
+            echo=context.log.info,
+            dbt_in_process=False,
+        ) as run:
+            events = _dbt_build(context, dbt, run)
     except BuildError as error:
         raise Failure(description=f"tally build: {error}") from None
-    if result.outcome.has_errors:
+    result = run.result
+    if result is None or not result.published:
         raise _failure(result, settings)
-
-    runs = _recon_runs(settings, context.run.run_id)
-    asset_keys = {
-        spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key
-        for spec in context.assets_def.specs
-    }
-    check_keys: dict[str, AssetCheckKey] = {
-        spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key
-        for spec in context.assets_def.node_check_specs_by_output_name.values()
-    }
-    for node_result in result.results:
-        key = asset_keys.get(node_result.node.unique_id)
-        if key is None or key not in context.selected_asset_keys:
-            continue
-        if str(node_result.status) != "success":
-            continue
-        metadata: dict[str, Any] = {
-            "seconds": round(float(node_result.execution_time or 0), 3),
-            "as_of": result.as_of,
-            "published": str(settings.duckdb_path),
-        }
-        rows = getattr(node_result, "adapter_response", {}) or {}
-        if rows.get("rows_affected") is not None:
-            metadata["dagster/row_count"] = int(rows["rows_affected"])
-        if node_result.node.name == "fct_recon_runs" and runs:
-            metadata["this run"] = MetadataValue.md(_runs_table(runs))
-        yield MaterializeResult(asset_key=key, metadata=metadata)
-    yield from check_results(
-        result.results, check_keys, set(context.selected_asset_check_keys), runs
-    )
+    # Only now, with the marts published, does Dagster hear what was built.
+    runs_table = _runs_table(settings, context.run.run_id)
+    for event in events:
+        if isinstance(event, Output):
+            event = event.with_metadata({**event.metadata, **_published(result, settings)})
+            if runs_table and event.output_name == RUNS_ASSET.to_python_identifier():
+                event = event.with_metadata({**event.metadata, "this run": runs_table})
+        yield event
 
 
-def _recon_runs(settings: Settings, run_id: str) -> dict[str, dict[str, Any]]:
+def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, run: BuildRun) -> list[Any]:
+    """`dbt build` of what the run selected (dagster-dbt turns the selection into
+    --select), in the build's environment; returns dagster-dbt's events, held
+    back until the build is published."""
+    target = tally_project.project_dir / tally_project.target_path
+    # a run_results.json left by an earlier invocation must not pass for this one's
+    (target / "run_results.json").unlink(missing_ok=True)
+    with run.dbt_environment():
+        invocation = dbt.cli(
+            ["build", *run.flags],
+            context=context,
+            raise_on_error=False,
+            target_path=tally_project.target_path,
+        )
+        events = list(invocation.stream())
+    outcome, invocation_id = _outcome(invocation)
+    run.finish(outcome, invocation_id)
+    return events
+
+
+def _outcome(invocation: DbtCliInvocation) -> tuple[BuildOutcome, str | None]:
+    """What dbt did, from its run_results.json: breaks are output, other failures errors."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+        manifest = invocation.get_artifact("manifest.json")
+    except OSError:  # dbt stopped before running any node
+        error = invocation.get_error()
+        return BuildOutcome(success=False, fatal=str(error or "dbt wrote no run results")), None
+    outcome = classify_artifacts(run_results, manifest)
+    if not outcome.has_errors and not outcome.node_count and not invocation.is_successful():
+        outcome.fatal, outcome.success = str(invocation.get_error()), False
+    return outcome, (run_results.get("metadata") or {}).get("invocation_id")
+
+
+def _published(result: BuildResult, settings: Settings) -> dict[str, Any]:
+    return {"as_of": result.as_of, "published": settings.describe_warehouse()}
+
+
+def _runs_table(settings: Settings, run_id: str) -> MetadataValue | None:
+    """This run's rows of marts.fct_recon_runs, as a table (metadata only)."""
     try:
         rows = read_rows(settings, RECON_RUNS_SQL, [run_id])
     except (MartsUnavailable, Exception):  # noqa: BLE001 - metadata only
-        return {}
-    return {row["recon_name"]: row for row in rows}
-
-
-def _runs_table(runs: Mapping[str, Mapping[str, Any]]) -> str:
+        return None
+    if not rows:
+        return None
     lines = [
         "| reconciliation | outcome | seconds | broken windows | open breaks | pending |",
         "|---|---|---|---|---|---|",
     ]
-    for name, row in sorted(runs.items()):
+    for row in rows:
         seconds = row.get("recon_seconds")
         lines.append(
-            f"| {name} | {row.get('recon_outcome')} | "
+            f"| {row['recon_name']} | {row.get('recon_outcome')} | "
             f"{'' if seconds is None else f'{float(seconds):.2f}'} | "
             f"{row.get('broken_windows')} | {row.get('open_breaks')} | "
             f"{row.get('pending_records')} |"
         )
-    return "\n".join(lines)
+    return MetadataValue.md("\n".join(lines))
 
 
-def _failure(result: BuildResult, settings: Settings) -> Failure:
-    outcome = result.outcome
+def _failure(result: BuildResult | None, settings: Settings) -> Failure:
+    outcome = result.outcome if result else BuildOutcome(success=False, fatal="not published")
     problems = [problem.describe() for problem in outcome.errors]
     if outcome.fatal:
         problems.insert(0, outcome.fatal)
+    seconds = f" after {result.seconds:.1f}s" if result else ""
+    where = settings.describe_warehouse()
+    kept = (
+        f"the published marts in {where} are unchanged (last good build)"
+        if settings.target == "duckdb"
+        else f"in {where} the failed and skipped models keep their previous tables"
+    )
     return Failure(
-        description=(
-            f"tally build failed after {result.seconds:.1f}s; the published marts in "
-            f"{settings.duckdb_path} are unchanged (last good build):\n" + "\n".join(problems)
-        ),
+        description=f"tally build failed{seconds}; {kept}:\n" + "\n".join(problems),
         metadata={
             "errors": MetadataValue.md("\n".join(f"- {problem}" for problem in problems)),
             "skipped nodes": len(outcome.skipped),

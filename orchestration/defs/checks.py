@@ -1,103 +1,148 @@
-"""Asset checks: every dbt test attached to a model is a check on its asset, and
-each reconciliation's `recon_has_no_open_breaks` test is named after the
-reconciliation (`<recon>_has_no_open_breaks`), so the UI says which one broke.
+"""One check per reconciliation on `marts/fct_recon_window_summary`, named
+`<recon>_has_no_open_breaks`, generated from the reconciliations' declarations
+(the `meta.tally` that recon_spec() gives each recon_<name> model): a new
+reconciliation gets its check with no code.
 
-Breaks are data, not failures of the pipeline: every check is non-blocking,
-and a failing reconciliation check has the severity of its YAML (critical and
-error -> ERROR, warning and info -> WARN).
+It runs after the build that wrote the mart (Dagster orders a check after the
+asset it checks) and reads the published warehouse. Breaks are data, not
+failures of the pipeline: the check never blocks, and a failure has the
+severity of the declaration (critical and error -> ERROR, warning and info ->
+WARN). Every dbt test is a check too (dagster-dbt's, see assets.py), among
+them the two `recon_has_no_open_breaks` tests, one per severity class.
 """
-
-from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetCheckKey, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    multi_asset_check,
+)
 
-from orchestration.dbt_runner import RECON_TEST
+from orchestration.dbt_runner import severity_class
+from orchestration.defs.project import TallyResource
+from orchestration.defs.schedules import reconciliations
+from orchestration.settings import Settings
+from orchestration.warehouse.marts import MartsUnavailable, read_rows
 
-RECON_CHECK_SUFFIX = "_has_no_open_breaks"
+WINDOW_SUMMARY = AssetKey(["marts", "fct_recon_window_summary"])
+CHECK_SUFFIX = "_has_no_open_breaks"
+
+# Counted as marts.fct_recon_runs counts them (macros/runs/record_recon_runs.sql).
+BREAKS_SQL = """
+with windows as (
+    select
+        recon_name,
+        sum(case when window_status = 'breaks' then 1 else 0 end) as broken_windows,
+        sum(pending_count) as pending_records
+    from marts.fct_recon_window_summary
+    group by recon_name
+),
+
+open_breaks as (
+    select recon_name, count(*) as open_breaks
+    from marts.fct_recon_breaks
+    where status = 'open'
+    group by recon_name
+)
+
+select
+    windows.recon_name,
+    windows.broken_windows,
+    coalesce(open_breaks.open_breaks, 0) as open_breaks,
+    windows.pending_records
+from windows
+left join open_breaks on windows.recon_name = open_breaks.recon_name
+"""
 
 
 def recon_check_name(recon_name: str) -> str:
-    return f"{recon_name}{RECON_CHECK_SUFFIX}"
+    return f"{recon_name}{CHECK_SUFFIX}"
 
 
-def recon_of_test(test_props: Mapping[str, Any]) -> str | None:
-    """The reconciliation a dbt test checks, for `recon_has_no_open_breaks` tests."""
-    metadata = test_props.get("test_metadata") or {}
-    if metadata.get("name") != RECON_TEST:
-        return None
-    return (metadata.get("kwargs") or {}).get("recon_name")
+def check_severity(declared: str | None) -> AssetCheckSeverity:
+    if severity_class(declared) == "error":
+        return AssetCheckSeverity.ERROR
+    return AssetCheckSeverity.WARN
 
 
-def check_spec_for_test(spec: AssetCheckSpec, test_props: Mapping[str, Any]) -> AssetCheckSpec:
-    """The dbt-derived spec, renamed for reconciliations and never blocking."""
-    recon = recon_of_test(test_props)
-    if recon is None:
-        return AssetCheckSpec(
-            name=spec.name,
-            asset=spec.asset_key,
-            description=spec.description,
-            additional_deps=spec.additional_deps,
-            metadata=spec.metadata,
+def recon_check_specs(manifest: Mapping[str, Any]) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            name=recon_check_name(name),
+            asset=WINDOW_SUMMARY,
+            description=(
+                f"No window of reconciliation {name} has an open break "
+                f"(severity {spec.get('severity')}, owner {spec.get('owner')}, "
+                f"{spec.get('grain')} windows, grace {spec.get('grace')}). "
+                + " ".join(str(spec.get("description") or "").split())
+            ),
             blocking=False,
+            metadata={
+                "tally/reconciliation": name,
+                "owner": str(spec.get("owner")),
+                "severity": str(spec.get("severity")),
+                "grain": str(spec.get("grain")),
+                "grace": str(spec.get("grace")),
+            },
         )
-    severity = (test_props.get("test_metadata") or {}).get("kwargs", {}).get("severity_level")
-    return AssetCheckSpec(
-        name=recon_check_name(recon),
-        asset=spec.asset_key,
-        description=(
-            f"Reconciliation {recon} has no window with an open break "
-            f"(dbt test recon_has_no_open_breaks, severity {severity})."
-        ),
-        additional_deps=spec.additional_deps,
-        metadata={**(spec.metadata or {}), "tally/reconciliation": recon},
-        blocking=False,
-    )
+        for name, spec in reconciliations(manifest).items()
+    ]
 
 
-def check_results(
-    results: list[Any],
-    check_keys: Mapping[str, AssetCheckKey],
-    selected: set[AssetCheckKey],
-    recon_runs: Mapping[str, Mapping[str, Any]],
-) -> Iterator[AssetCheckResult]:
-    """One AssetCheckResult per dbt test that ran and is a selected check."""
-    for result in results:
-        key = check_keys.get(result.node.unique_id)
-        status = str(result.status)
-        if key is None or key not in selected or status == "skipped":
-            continue
-        severity = str(getattr(result.node.config, "severity", "error") or "error").lower()
-        metadata: dict[str, Any] = {
-            "dbt status": status,
-            "failing rows": int(result.failures or 0),
-            "seconds": round(float(result.execution_time or 0), 3),
+def read_break_counts(settings: Settings) -> dict[str, dict[str, int]]:
+    """Per reconciliation: broken windows, open breaks, pending records."""
+    return {
+        row["recon_name"]: {
+            "broken windows": int(row["broken_windows"] or 0),
+            "open breaks": int(row["open_breaks"] or 0),
+            "pending records": int(row["pending_records"] or 0),
         }
-        recon = _recon_name(result.node)
-        if recon and recon in recon_runs:
-            run = recon_runs[recon]
-            metadata.update(
-                {
-                    "broken windows": int(run.get("broken_windows") or 0),
-                    "open breaks": int(run.get("open_breaks") or 0),
-                    "pending records": int(run.get("pending_records") or 0),
-                }
+        for row in read_rows(settings, BREAKS_SQL)
+    }
+
+
+def build_reconciliation_checks(manifest: Mapping[str, Any]):
+    """The `<recon>_has_no_open_breaks` checks of every reconciliation in the manifest."""
+    severities = {name: spec.get("severity") for name, spec in reconciliations(manifest).items()}
+
+    @multi_asset_check(
+        specs=recon_check_specs(manifest),
+        name="reconciliation_breaks",
+        can_subset=True,
+        description="Reads the reconciliations' windows and breaks from the published marts.",
+    )
+    def reconciliation_breaks(
+        context: AssetCheckExecutionContext, tally: TallyResource
+    ) -> Iterator[AssetCheckResult]:
+        try:
+            counts, missing = read_break_counts(tally.settings()), None
+        except MartsUnavailable as error:
+            counts, missing = {}, str(error)
+        for key in context.selected_asset_check_keys:
+            name = key.name.removesuffix(CHECK_SUFFIX)
+            severity = check_severity(severities.get(name))
+            if missing:
+                yield AssetCheckResult(
+                    check_name=key.name,
+                    asset_key=key.asset_key,
+                    passed=False,
+                    severity=severity,
+                    metadata={"error": missing},
+                )
+                continue
+            # a reconciliation without any record has no window, hence no break
+            found = counts.get(name, {"broken windows": 0, "open breaks": 0, "pending records": 0})
+            yield AssetCheckResult(
+                check_name=key.name,
+                asset_key=key.asset_key,
+                passed=found["broken windows"] == 0,
+                severity=severity,
+                metadata=found,
             )
-        if status == "error" and result.message:
-            metadata["error"] = str(result.message)
-        yield AssetCheckResult(
-            asset_key=key.asset_key,
-            check_name=key.name,
-            passed=status == "pass",
-            severity=AssetCheckSeverity.WARN if severity == "warn" else AssetCheckSeverity.ERROR,
-            metadata=metadata,
-        )
 
-
-def _recon_name(node: Any) -> str | None:
-    metadata = getattr(node, "test_metadata", None)
-    if metadata is None or metadata.name != RECON_TEST:
-        return None
-    return metadata.kwargs.get("recon_name")
+    return reconciliation_breaks

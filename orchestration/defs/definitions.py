@@ -5,9 +5,11 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from orchestration.defs.assets import landing_specs, tally_dbt_assets
+from orchestration.defs.checks import build_reconciliation_checks
+from orchestration.defs.cli_build import build_cli_job
 from orchestration.defs.expectations import build_expectation_checks
 from orchestration.defs.freshness import build_freshness_checks
-from orchestration.defs.project import TallyResource, load_manifest
+from orchestration.defs.project import TallyResource, dbt_resource, load_manifest
 from orchestration.defs.report import build_report_asset
 from orchestration.defs.schedules import build_schedules
 from orchestration.defs.sensors import alert_sensor, build_landing_sensor, run_failure_alert
@@ -23,13 +25,15 @@ def build_definitions(tally: TallyResource | None = None) -> Definitions:
         description="Builds what new landing files feed (started by landing_files_sensor).",
         tags={"tally/trigger": "landing"},
     )
+    recon_checks = build_reconciliation_checks(manifest)
+    freshness_checks = build_freshness_checks(manifest)
     return Definitions(
         assets=[*landing_specs(manifest), tally_dbt_assets, build_report_asset(manifest)],
-        asset_checks=[build_expectation_checks(manifest), build_freshness_checks(manifest)],
-        jobs=[*jobs, landing_job],
+        asset_checks=[recon_checks, build_expectation_checks(manifest), freshness_checks],
+        jobs=[*jobs, landing_job, build_cli_job(recon_checks, freshness_checks)],
         schedules=schedules,
         sensors=[build_landing_sensor(manifest, landing_job), alert_sensor, run_failure_alert],
-        resources={"tally": tally or TallyResource()},
+        resources={"tally": tally or TallyResource(), "dbt": dbt_resource()},
     )
 
 

@@ -4,23 +4,60 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration import manifest
+from orchestration.build import build_environment, with_environment
 from orchestration.settings import PROJECT_DIR, Settings
 
+# The dbt installed beside this Python. dagster-dbt's preparer runs `dbt` from
+# PATH, which does not hold .venv/bin when dagster was started as
+# .venv/bin/dagster without activating the virtual environment.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+if os.environ.get("PATH", "").split(os.pathsep)[0] != str(DBT_EXECUTABLE.parent):
+    os.environ["PATH"] = os.pathsep.join([str(DBT_EXECUTABLE.parent), os.environ.get("PATH", "")])
+
+_settings = Settings.from_env()
+
 # dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as for
-# dbt itself), else target/.
+# dbt itself), else target/. `tally build` writes its artifacts there too.
 tally_project = DbtProject(
     project_dir=PROJECT_DIR,
     profiles_dir=PROJECT_DIR,
     target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+    prepare_project_cli_args=["parse", "--quiet", "--target", _settings.target],
 )
+
+
+def prepare_manifest(settings: Settings) -> None:
+    """Parses the project now, in the environment of a build of `settings`
+    (so that the build reuses the parse): what `tally build` does before it
+    loads the definitions, which must describe the project as it is."""
+    with with_environment(build_environment(settings)):
+        tally_project.preparer.prepare(tally_project)
+
+
+# In a build's environment too: `dagster dev` parses the project at every load,
+# so model changes show up; elsewhere (a fresh clone, a test run) the project
+# is parsed only when nothing parsed it yet.
+with with_environment(build_environment(_settings)):
+    tally_project.prepare_if_dev()
+    if not tally_project.manifest_path.exists():
+        tally_project.preparer.prepare(tally_project)
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt command line the dbt assets run (`dbt build` in a subprocess)."""
+    return DbtCliResource(
+        project_dir=tally_project,
+        dbt_executable=str(DBT_EXECUTABLE),
+        global_config_flags=["--no-use-colors"],
+    )
 
 
 class TallyResource(ConfigurableResource):
@@ -33,24 +70,27 @@ class TallyResource(ConfigurableResource):
     landing_dir: str = ""
     duckdb_path: str = ""
     as_of: str = ""
+    target: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TallyResource:
+        """The resource of a `tally build` started from the command line."""
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            duckdb_path=str(settings.duckdb_path),
+            as_of=settings.as_of or "",
+            target=settings.target,
+        )
 
     def settings(self, as_of: str | None = None) -> Settings:
         return Settings.from_env(
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,
             duckdb_path=Path(self.duckdb_path) if self.duckdb_path else None,
             as_of=as_of or self.as_of or None,
+            target=self.target or None,
         )
-
-
-def prepare_manifest(project: DbtProject = tally_project) -> Path:
-    """Parses the dbt project when manifest.json is missing or older than its sources.
-
-    Runs at import, so loading the definitions from a fresh clone works without
-    a prior `dbt parse`; `tally build` rewrites the manifest on every build.
-    """
-    return manifest.prepare_manifest(project.manifest_path, project.project_dir)
 
 
 @cache
 def load_manifest() -> dict[str, Any]:
-    return json.loads(prepare_manifest().read_text(encoding="utf-8"))
+    return json.loads(tally_project.manifest_path.read_text(encoding="utf-8"))

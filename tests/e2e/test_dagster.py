@@ -1,9 +1,12 @@
-"""The Dagster definitions: every dbt model is an asset, every reconciliation
-has a check and a schedule; the daily job runs in process through the build
-core (working copy, publish) on the demo landing; the sensors start the right
+"""The Dagster definitions: every dbt model is an asset, every landing table
+an external asset, every dbt test and reconciliation a check, every
+reconciliation on a schedule; the daily job runs in process through the build
+core (working copy, publish) on the demo landing; a `tally build` from the
+command line is a run in the configured instance; the sensors start the right
 runs and run the alert pass; `dagster dev` serves its UI."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,21 +16,32 @@ import pytest
 import yaml
 from conftest import HEADERS, PROJECT_DIR, query, run_tally, tally_environment, write_csv
 from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
     AssetKey,
+    DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     RunRequest,
+    RunsFilter,
     build_run_status_sensor_context,
     build_schedule_context,
     build_sensor_context,
 )
 
-pytestmark = pytest.mark.slow
+# one worker runs them all: the module's fixture builds the demo once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster")]
 
 CRON_BY_GRAIN = {"hour": "10 * * * *", "day": "30 0 * * *"}
 
 
 @pytest.fixture(scope="module")
 def project():
+    from orchestration.defs.project import prepare_manifest
+    from orchestration.settings import Settings
+
+    # the definitions describe the project as it is, not as an earlier parse saw it
+    prepare_manifest(Settings.from_env())
     from orchestration.defs.definitions import build_definitions
     from orchestration.defs.project import load_manifest
 
@@ -61,13 +75,31 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
         if node.get("description"):
             assert spec.description.startswith(node["description"].strip())
 
-    # landing folders are external assets upstream of their landing models
+    # every landing table is an external asset, upstream of its landing model
+    sources = [props for props in manifest["sources"].values() if props["loader"] == "tally"]
+    assert len(sources) == 9
+    for props in sources:
+        landing = AssetKey(["landing_files", props["source_name"], props["name"]])
+        assert landing in keys and not graph.get(landing).is_materializable
     landing = AssetKey(["landing_files", "psp", "settlements"])
-    assert landing in keys and not graph.get(landing).is_materializable
     assert landing in graph.get(AssetKey(["staging", "base_psp__settlements"])).parent_keys
 
+    # every dbt test on one model is a check on it, and no check blocks: breaks are data
+    check_keys = set(graph.asset_check_keys)
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    attached = [test for test in tests if test.get("attached_node")]
+    assert len(attached) > 200
+    for test in attached:
+        model = manifest["nodes"][test["attached_node"]]
+        key = AssetKey([model["config"]["schema"], model["name"]])
+        assert any(c.name == test["name"] and c.asset_key == key for c in check_keys), test["name"]
+    assert not [key for key in check_keys if graph.get_check_spec(key).blocking]
+
     summary = AssetKey(["marts", "fct_recon_window_summary"])
-    checks = {check.name for check in graph.asset_check_keys if check.asset_key == summary}
+    checks = {check.name for check in check_keys if check.asset_key == summary}
+    # the dbt tests of the reconciliations, one per severity class
+    assert {"recon_has_no_open_breaks_fct_recon_window_summary_error",
+            "recon_has_no_open_breaks_fct_recon_window_summary_warn"} <= checks  # fmt: skip
     schedules = {schedule.name: schedule for schedule in defs.schedules}
     # the Great Expectations checkpoint: one check per landing table, on the
     # staging model it validates, and none on the reconciliations' mart
@@ -86,6 +118,10 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
     }
     for name in reconciliations():
         assert f"{name}_has_no_open_breaks" in checks
+        spec = graph.get_check_spec(AssetCheckKey(summary, f"{name}_has_no_open_breaks"))
+        meta = manifest["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"]
+        assert f"owner {meta['owner']}" in spec.description  # from the declaration
+        assert f"{name}_expectations" not in checks  # Great Expectations checks the inputs
         recon = graph.get(AssetKey(["reconciliation", f"recon_{name}"]))
         owner = manifest["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"]["owner"]
         assert recon.owners == [f"team:{owner}"]
@@ -144,6 +180,7 @@ def executed(project, tmp_path_factory):
         "landing": landing,
         "database": database,
         "instance": instance,
+        "as_of": as_of,
     }
 
 
@@ -184,11 +221,23 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
         )
     }
     assert broken  # the demo has breaks: the checks below see failures
+    # every check of the job was evaluated: dbt tests, reconciliations, expectations, freshness
+    graph = executed["defs"].resolve_asset_graph()
+    evaluated = {
+        (event.event_specific_data.asset_key, event.event_specific_data.check_name)
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert evaluated == {(key.asset_key, key.name) for key in graph.asset_check_keys}
     for name in reconciliations():
         evaluation = evaluations[f"{name}_has_no_open_breaks"]
         assert evaluation.passed == (name not in broken), name
+        expected_severity = "ERROR" if recon_severity(name) in ("critical", "error") else "WARN"
+        assert evaluation.severity.value == expected_severity, name
+        assert set(evaluation.metadata) == {"broken windows", "open breaks", "pending records"}
         if name in broken:
             assert evaluation.metadata["open breaks"].value > 0
+            assert evaluation.metadata["broken windows"].value > 0
     # the Great Expectations checks: one per landing table on its staging model,
     # all passed on the demo's inputs (breaks are the dbt checks' findings)
     staged = {
@@ -338,6 +387,67 @@ def test_a_failed_run_fails_with_the_error_and_pages_once(project, tmp_path):
         f"run/daily_reconciliations/{result.run_id}"
     ]
     assert logged[0]["payload"]["group"] == "data-platform"
+
+
+def test_orchestration_uses_only_the_public_api_of_dagster_and_dagster_dbt():
+    private = re.compile(
+        r"^\s*(from|import)\s+(dagster_dbt\.\w+|dagster\._\w*|dagster_dbt\._\w*)", re.M
+    )
+    found = [
+        f"{path.relative_to(PROJECT_DIR)}: {match.group(0).strip()}"
+        for path in sorted((PROJECT_DIR / "orchestration").rglob("*.py"))
+        for match in private.finditer(path.read_text())
+    ]
+    assert not found, found
+
+
+def test_a_build_from_the_command_line_is_a_run_in_the_dagster_instance(
+    executed, tmp_path, monkeypatch
+):
+    """`tally build` with DAGSTER_HOME set leaves what the UI shows: a run of
+    job tally_build, materializations of what it built, evaluated checks."""
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copy(PROJECT_DIR / "orchestration/defs/dagster.yaml", home)
+    landing, database = executed["landing"], executed["database"]
+    ran = run_tally(
+        "build", "--landing", str(landing), "--duckdb-path", str(database),
+        "--as-of", executed["as_of"], "--select", "recon_signup_wallet+", "--quiet",
+        env={"DAGSTER_HOME": str(home)},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
+    assert "Dagster: run " in ran.stdout and "of job tally_build" in ran.stdout
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = DagsterInstance.get()
+    assert instance.get_settings("nux") == {"enabled": False}  # no sign-up dialog
+    [run] = instance.get_runs(filters=RunsFilter(job_name="tally_build"))
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert run.tags["tally/trigger"] == "cli"
+    built = [
+        AssetKey(["reconciliation", "recon_signup_wallet"]),
+        AssetKey(["marts", "fct_recon_window_summary"]),
+    ]
+    for key in built:
+        event = instance.get_latest_materialization_event(key)
+        assert event is not None and event.run_id == run.run_id, key
+    not_selected = AssetKey(["staging", "stg_psp__settlements"])
+    assert instance.get_latest_materialization_event(not_selected) is None
+
+    evaluations = {
+        entry.dagster_event.event_specific_data.check_name: entry.dagster_event.event_specific_data
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
+    broken = query(
+        database,
+        "select count(*) from marts.fct_recon_window_summary "
+        "where recon_name = 'signup_wallet' and window_status = 'breaks'",
+    )[0][0]
+    recon = evaluations["signup_wallet_has_no_open_breaks"]
+    assert recon.passed == (broken == 0)
+    assert recon.metadata["broken windows"].value == broken
+    assert recon.severity == AssetCheckSeverity.ERROR  # signup_wallet is declared `error`
+    assert evaluations["not_null_fct_recon_window_summary_recon_name"].passed
 
 
 def test_dagster_dev_serves_the_ui_from_a_fresh_clone(tmp_path):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -207,11 +208,17 @@ def test_build_holds_the_lock_around_the_whole_build(
     observer = _connect(postgres_cluster, database)
     seen: list[bool] = []
 
-    def fake_build(settings, as_of, *args):
-        seen.append(_try_lock(observer))  # stands for the landing load and dbt
-        return build_module.BuildResult(BuildOutcome(), as_of, True, 0.0)
+    @contextmanager
+    def fake_preloaded(settings, as_of, full_refresh, environment, echo, in_process):
+        seen.append(_try_lock(observer))  # stands for the landing load
+        yield build_module.BuildRun(settings, as_of, full_refresh, echo, environment)
 
-    monkeypatch.setattr(build_module, "_build", fake_build)
+    def fake_dbt(args, callbacks=None, manifest=None):
+        seen.append(_try_lock(observer))  # stands for dbt
+        return BuildOutcome(), None
+
+    monkeypatch.setattr(build_module, "_preloaded", fake_preloaded)
+    monkeypatch.setattr(build_module, "run_dbt", fake_dbt)
     settings = Settings.from_env(
         {
             **postgres_cluster.env(database),
@@ -221,7 +228,7 @@ def test_build_holds_the_lock_around_the_whole_build(
         }
     )
     build_module.build(settings, echo=lambda line: None)
-    assert seen == [False]
+    assert seen == [False, False]
     assert _try_lock(observer)
     observer.close()
 
