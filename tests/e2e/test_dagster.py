@@ -53,6 +53,14 @@ def reconciliations() -> list[str]:
     return config["vars"]["tally_reconciliations"]
 
 
+def recon_severity(name: str) -> str:
+    from orchestration.defs.project import load_manifest
+
+    return load_manifest()["nodes"][f"model.tally.recon_{name}"]["config"]["meta"]["tally"][
+        "severity"
+    ]
+
+
 def recon_grain(manifest: dict, name: str) -> str:
     node = manifest["nodes"][f"model.tally.recon_{name}"]
     return node["config"]["meta"]["tally"]["grain"]
