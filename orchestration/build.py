@@ -31,6 +31,7 @@ from orchestration.warehouse.duckdb_files import (
 from orchestration.warehouse.landing_files import LandingError, landing_tables
 
 Printer = Callable[[str], None]
+UNIT_TESTS_LEFT_OUT = ["--exclude-resource-type", "unit_test"]
 
 
 def records_in_dagster(env: Mapping[str, str] | None = None) -> bool:
@@ -137,11 +138,14 @@ class BuildRun:
 
     @property
     def flags(self) -> list[str]:
-        """`dbt build` flags every build passes: the target, --full-refresh."""
+        """`dbt build` flags every build passes: the target, --full-refresh, and
+        dbt's unit tests left out (they check the macros on fixed rows, not the
+        data: `make test` runs them)."""
         return [
             "--target",
             self.settings.target,
             *(["--full-refresh"] if self.full_refresh else []),
+            *UNIT_TESTS_LEFT_OUT,
         ]
 
     @contextmanager
@@ -287,7 +291,7 @@ def build(
     database when nothing errored (see `building()`). `select` is a dbt
     selection, `dbt_options` extra `dbt build` flags."""
     with building(settings, full_refresh=full_refresh, run_id=run_id, echo=echo) as run:
-        extra = [*(["--full-refresh"] if full_refresh else [])]
+        extra = [*(["--full-refresh"] if full_refresh else []), *UNIT_TESTS_LEFT_OUT]
         if select:
             extra += ["--select", select]
         extra += dbt_options or []
