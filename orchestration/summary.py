@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
+from orchestration import money
 from orchestration.settings import Settings
 from orchestration.warehouse import marts
 
@@ -22,8 +22,7 @@ with windows as (
 open_breaks as (
     select
         recon_name,
-        count(*) as open_breaks,
-        sum(abs(coalesce(amount_diff, 0))) as amount_at_risk
+        count(*) as open_breaks
     from marts.fct_recon_breaks
     where status = 'open'
     group by recon_name
@@ -36,8 +35,7 @@ select
     coalesce(windows.balanced, 0),
     coalesce(windows.pending, 0),
     coalesce(windows.breaks, 0),
-    coalesce(open_breaks.open_breaks, 0),
-    coalesce(open_breaks.amount_at_risk, 0)
+    coalesce(open_breaks.open_breaks, 0)
 from marts.dim_reconciliations as registry
 left join windows on windows.recon_name = registry.recon_name
 left join open_breaks on open_breaks.recon_name = registry.recon_name
@@ -54,7 +52,14 @@ class ReconSummary:
     pending: int
     breaks: int
     open_breaks: int
-    amount_at_risk: Decimal
+    amount_at_risk: str = "0"  # per currency: "JPY 12,000 · USD 530.10"
+
+
+AMOUNTS_SQL = """
+select recon_name, currency, currency_exponent, open_break_amount
+from marts.fct_recon_amounts
+where open_break_amount <> 0
+"""
 
 
 def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
@@ -62,22 +67,29 @@ def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
     rows = marts.query(settings, SUMMARY_SQL)
     quarantined = marts.query(settings, "select count(*) from marts.fct_quarantine")[0][0]
     summaries = [ReconSummary(*row) for row in rows]
+    if marts.exists(settings, "marts", "fct_recon_amounts"):
+        amounts = marts.read_rows(settings, AMOUNTS_SQL)
+        digits = money.exponents(amounts)
+        for summary in summaries:
+            mine = [row for row in amounts if row["recon_name"] == summary.recon_name]
+            summary.amount_at_risk = money.format_amounts(money.per_currency(mine), digits)
     return summaries, quarantined
 
 
 def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
     header = (
         f"{'reconciliation':<22} {'owner':<17} {'severity':<9} "
-        f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11} {'amount at risk':>15}"
+        f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11}  amount at risk"
     )
     lines = ["Windows per reconciliation:", header, "-" * len(header)]
     for row in summaries:
         lines.append(
             f"{row.recon_name:<22} {row.owner:<17} {row.severity:<9} {row.balanced:>8} "
-            f"{row.pending:>8} {row.breaks:>7} {row.open_breaks:>11} {row.amount_at_risk:>15,.2f}"
+            f"{row.pending:>8} {row.breaks:>7} {row.open_breaks:>11}  {row.amount_at_risk}"
         )
     lines.append(
-        "amount at risk = sum of |right - left| over open breaks, in each record's own currency"
+        "amount at risk = sum of |right - left| over open breaks, per currency (never added "
+        "across currencies)"
     )
     lines.append(f"Quarantined landing rows: {quarantined} (marts.fct_quarantine)")
     return "\n".join(lines)

@@ -109,7 +109,11 @@
         {%- do run_query('drop table if exists tally_rejects') -%}
         {%- do run_query('drop table if exists tally_reject_scans') -%}
         {%- do run_query('insert into ' ~ relation ~ ' (_source_file, _source_row, _source_size, _source_modified_at, _source_checksum, _load_id, _loaded_at, ' ~ tally._quoted(columns) ~ ')\n' ~ tally._landing_select(plan.versions, columns, load_id)) -%}
-        {%- do tally._refuse_invalid_csv(relation, load_id, plan) -%}
+        {%- if plan.versions | selectattr('read_path') | list | length > 0 -%}
+            {#- DuckDB makes the rejects tables when a read sets lines aside; a
+                load of removal markers only reads nothing -#}
+            {%- do tally._refuse_invalid_csv(relation, load_id, plan) -%}
+        {%- endif -%}
         {%- set changed = fromjson(run_query('select tally_landing_finish(' ~ tally.sql_string(tojson({'links': plan.links, 'versions': plan.versions})) ~ ')').columns[0].values()[0]) -%}
         {%- if changed -%}
             {%- set names = [] -%}

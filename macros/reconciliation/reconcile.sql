@@ -90,6 +90,12 @@ joined as (
         right_keys.record_at as right_record_at,
         left_keys.amount as left_amount,
         right_keys.amount as right_amount,
+        {%- set currency_index = tally._currency_index(compare) %}
+        {%- if currency_index %}
+        coalesce(left_keys.compared_{{ currency_index }}, right_keys.compared_{{ currency_index }}) as currency,
+        {%- else %}
+        cast(null as {{ dbt.type_string() }}) as currency,
+        {%- endif %}
         {%- if compare %}
         nullif(concat_ws(','
             {%- for column in compare %},
@@ -147,6 +153,7 @@ select
     end as status,
     {{ tally.sql_string(spec.owner) }} as owner,
     {{ tally.sql_string(spec.severity) }} as severity,
+    currency,
     (select max(_consumed_load_id) from {{ left }}) as _left_consumed_load_id,
     (select max(_consumed_load_id) from {{ right }}) as _right_consumed_load_id,
     {{ tally.as_of() }} as _as_of,
@@ -308,6 +315,18 @@ where
     {%- else -%}
         {{ left_value }} is distinct from {{ right_value }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The position (1-based) of the compared column named `currency` among the
+    compared columns, or none: a reconciliation that compares a currency has one
+    per record, and its amounts are never added across currencies. -#}
+{% macro _currency_index(compare) -%}
+    {%- for column in compare -%}
+        {%- if column.name == 'currency' -%}
+            {{ return(loop.index) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {#- Compared columns sorted by name, so `mismatched_columns` comes out sorted. -#}

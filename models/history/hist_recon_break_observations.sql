@@ -28,7 +28,8 @@ breaks as (
         outcomes.amount_diff,
         outcomes.status,
         outcomes.owner,
-        outcomes.severity
+        outcomes.severity,
+        outcomes.currency
     from outcomes
     left join sides
         on outcomes.outcome = 'duplicate_key'
@@ -51,5 +52,6 @@ select
     amount_diff,
     status,
     owner,
-    severity
+    severity,
+    currency
 from breaks

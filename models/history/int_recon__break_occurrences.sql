@@ -55,6 +55,7 @@ occurrences as (
         case when observed.recon_name is null then {{ as_of }} end as resolved_at,
         case when observed.recon_name is null then running.owner else observed.owner end as owner,
         case when observed.recon_name is null then running.severity else observed.severity end as severity,
+        case when observed.recon_name is null then running.currency else observed.currency end as currency,
         case
             when running.was_open = 1 or observed.status = 'open' then 1
             else 0
@@ -130,6 +131,7 @@ occurrences as (
         next_build.observed_at as resolved_at,
         numbered.owner,
         numbered.severity,
+        numbered.currency,
         spans.was_open
     from numbered
     inner join spans
@@ -171,6 +173,7 @@ marked as (
         cast(null as {{ dbt.type_timestamp() }}) as resolved_at,
         cast(null as {{ dbt.type_string() }}) as owner,
         cast(null as {{ dbt.type_string() }}) as severity,
+        cast(null as {{ dbt.type_string() }}) as currency,
         0 as was_open,
         false as _tombstone
     {%- if rebuild %}
@@ -181,7 +184,7 @@ marked as (
     select
         recon_name, record_key, break_type, side, _side_key, window_start,
         mismatched_columns, left_amount, right_amount, amount_diff, status,
-        first_seen_at, last_seen_at, resolved_at, owner, severity, was_open,
+        first_seen_at, last_seen_at, resolved_at, owner, severity, currency, was_open,
         true as _tombstone
     from {{ this }}
     {%- endif %}

@@ -21,7 +21,10 @@ movements as (
         sum(debit_posting_count) as debit_posting_count,
         sum(credit_posting_count) as credit_posting_count,
         sum(debit_total) as debit_total,
-        sum(credit_total) as credit_total
+        sum(credit_total) as credit_total,
+        -- a movement in one currency has that currency; one that moves several
+        -- has none (its amounts are not added into any one currency's)
+        case when count(distinct currency) = 1 then min(currency) end as currency
     from movement_totals
     group by movement_id
 ),
@@ -56,7 +59,8 @@ select
     cast(movements.credit_total - movements.debit_total as decimal(18, 4)) as amount_diff,
     case when violated_movements.invariants is null then null else 'open' end as status,
     {{ tally.sql_string(spec.owner) }} as owner,
-    {{ tally.sql_string(spec.severity) }} as severity
+    {{ tally.sql_string(spec.severity) }} as severity,
+    movements.currency
 from movements
 left join violated_movements
     on movements.movement_id = violated_movements.movement_id

@@ -105,5 +105,6 @@ select
     cast(null as decimal(18, 4)) as amount_diff,
     status,
     {{ tally.sql_string(spec.owner) }} as owner,
-    {{ tally.sql_string(spec.severity) }} as severity
+    {{ tally.sql_string(spec.severity) }} as severity,
+    cast(null as {{ dbt.type_string() }}) as currency
 from outcomes

@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orchestration import money
 from orchestration.alerts.keys import (
     channel_dedup_key,
     freshness_dedup_key,
@@ -87,6 +88,17 @@ left join marts.dim_reconciliations as registry
 left join owners_from_breaks
     on summary.recon_name = owners_from_breaks.recon_name
 where summary.window_status = 'breaks'
+"""
+
+AMOUNTS_SQL = """
+select amounts.recon_name, amounts.window_start, amounts.currency, amounts.currency_exponent,
+    amounts.left_amount, amounts.right_amount, amounts.amount_diff, amounts.open_break_amount
+from marts.fct_recon_amounts as amounts
+inner join marts.fct_recon_window_summary as summary
+    on amounts.recon_name = summary.recon_name
+    and amounts.window_start = summary.window_start
+where summary.window_status = 'breaks' or (amounts.recon_name = ? and amounts.window_start = ?)
+order by amounts.currency
 """
 
 WINDOW_SQL = """
@@ -181,7 +193,12 @@ def _links(settings: Settings, kind: str, component: str) -> list[dict[str, str]
     ]
 
 
-def window_details(row: dict[str, Any]) -> dict[str, Any]:
+def window_details(
+    row: dict[str, Any], amounts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Counts and amounts of a window for an event. With the window's rows of
+    fct_recon_amounts, amounts are given per currency, and the window's total
+    amounts only when it has one currency: never added across currencies."""
     names = (
         "window_end",
         "window_status",
@@ -207,10 +224,44 @@ def window_details(row: dict[str, Any]) -> dict[str, Any]:
             "duplicate_count",
         )
     )
+    if amounts is not None:
+        details["amounts_by_currency"] = [
+            {
+                "currency": amount.get("currency"),
+                **{
+                    name: plain(amount.get(name))
+                    for name in ("left_amount", "right_amount", "amount_diff", "open_break_amount")
+                },
+            }
+            for amount in amounts
+        ]
+        currencies = {amount.get("currency") for amount in amounts}
+        details["currency"] = next(iter(currencies)) if len(currencies) == 1 else None
+        if len(currencies) > 1:
+            for name in ("left_amount", "right_amount", "amount_diff"):
+                details[name] = None
+        details["amount_at_risk"] = money.format_amounts(
+            money.per_currency(amounts), money.exponents(amounts)
+        )
     return details
 
 
-def _window_alert(settings: Settings, row: dict[str, Any]) -> Alert:
+def window_amounts(
+    settings: Settings, recon_name: str | None = None, window_start: datetime | None = None
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """fct_recon_amounts rows of every broken window (and of the one named), by
+    (reconciliation, window start as ISO 8601); empty without that mart."""
+    if not exists(settings, "marts", "fct_recon_amounts"):
+        return {}
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in read_rows(settings, AMOUNTS_SQL, [recon_name, window_start]):
+        found.setdefault((row["recon_name"], iso(row["window_start"])), []).append(row)
+    return found
+
+
+def _window_alert(
+    settings: Settings, row: dict[str, Any], amounts: list[dict[str, Any]] | None
+) -> Alert:
     recon = row["recon_name"]
     owner = row.get("owner") or UNOWNED
     severity = _severity(row.get("severity"))
@@ -223,7 +274,7 @@ def _window_alert(settings: Settings, row: dict[str, Any]) -> Alert:
         "window_grain": row.get("window_grain"),
         "left_side": row.get("left_side"),
         "right_side": row.get("right_side"),
-        **window_details(row),
+        **window_details(row, amounts),
     }
     kinds = ", ".join(
         f"{label} {int(row.get(column) or 0)}"
@@ -235,10 +286,10 @@ def _window_alert(settings: Settings, row: dict[str, Any]) -> Alert:
         )
         if int(row.get(column) or 0)
     )
-    amount = details.get("amount_diff")
+    at_risk = details.get("amount_at_risk")
     summary = (
         f"{recon} window {window}: {details['open_breaks']} open break(s) ({kinds})"
-        + (f", amount diff {amount}" if amount not in (None, "0") else "")
+        + (f", at risk {at_risk}" if at_risk not in (None, "0") else "")
         + f" - owner {owner}"
     )
     return Alert(
@@ -348,7 +399,15 @@ def current_source(settings: Settings, service: str, table: str) -> dict | None:
 def broken_windows(settings: Settings) -> dict[str, Alert]:
     """Every reconciliation window that has an open break now."""
     rows = read_rows(settings, BROKEN_WINDOWS_SQL)
-    alerts = (_window_alert(settings, row) for row in rows)
+    amounts = window_amounts(settings)
+    alerts = (
+        _window_alert(
+            settings,
+            row,
+            amounts.get((row["recon_name"], iso(row["window_start"]))) if amounts else None,
+        )
+        for row in rows
+    )
     return {alert.dedup_key: alert for alert in alerts}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from orchestration.alerts import events
@@ -153,7 +154,9 @@ def _window_resolve(settings: Settings, record: Triggered) -> dict:
         details = {**record.details, "window_status": None, "open_breaks": 0}
     else:
         status = f"window now {row['window_status']}"
-        details = {**record.details, **events.window_details(row)}
+        start = datetime.strptime(window, "%Y-%m-%dT%H:%M:%SZ")
+        amounts = events.window_amounts(settings, recon, start).get((recon, window))
+        details = {**record.details, **events.window_details(row, amounts or None)}
     return _resolve(
         record, f"{recon} window {window}: no open breaks any more ({status}) - resolved", details
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestration import money
 from orchestration.settings import Settings
 from orchestration.warehouse import marts
 
@@ -30,6 +31,7 @@ BREAK_COLUMNS = (
     "resolved_at",
     "owner",
     "severity",
+    "currency",
 )
 
 QUARANTINE_COLUMNS = ("service", "table_name", "source_file", "source_row", "reason", "raw_record")
@@ -120,6 +122,8 @@ class ReportData:
     incidents: list[dict[str, Any]] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     freshness: list[dict[str, Any]] = field(default_factory=list)
+    # currency -> digits of its minor unit, for showing amounts in their currency
+    currency_exponents: dict[str, int] = field(default_factory=dict)
 
     @property
     def quiet_sources(self) -> list[dict[str, Any]]:
@@ -200,6 +204,13 @@ def load(settings: Settings, generated_at: datetime) -> ReportData:
             "order by service, table_name",
         )
         or [],
+        currency_exponents=money.exponents(
+            optional(
+                "fct_recon_amounts",
+                "select distinct currency, currency_exponent from marts.fct_recon_amounts",
+            )
+            or []
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from orchestration import money
 from orchestration.report import charts
 from orchestration.report.csv_export import Download, download
 from orchestration.report.data import BREAK_COLUMNS, Reconciliation
@@ -32,6 +33,7 @@ class BreakLine:
     left_amount: Any
     right_amount: Any
     amount_diff: Any
+    currency: str | None
     history: str
 
 
@@ -43,7 +45,7 @@ class ReconView:
     registry: dict[str, Any]
     open_count: int
     pending_count: int
-    at_risk: Decimal
+    at_risk: str  # per currency, never added across currencies
     window_count: int
     status_counts: dict[str, int]
     strip: charts.Strip
@@ -56,7 +58,7 @@ class ReconView:
     breaks_csv: Download
 
 
-def recon_view(recon: Reconciliation) -> ReconView:
+def recon_view(recon: Reconciliation, exponents: dict[str, int] | None = None) -> ReconView:
     registry = recon.registry
     label = window_label(registry["window_grain"])
     open_breaks = recon.open_breaks
@@ -69,7 +71,7 @@ def recon_view(recon: Reconciliation) -> ReconView:
         registry=registry,
         open_count=len(open_breaks),
         pending_count=len(recon.pending),
-        at_risk=at_risk(open_breaks),
+        at_risk=at_risk(open_breaks, exponents or {}),
         window_count=len(windows),
         status_counts={status: statuses[status] for status in charts.STATUS_WORDS},
         strip=charts.window_strip(windows, label),
@@ -97,9 +99,13 @@ def first_sentence(text: str | None) -> str:
     return re.sub(r"\s*\(see [^)]*\)", "", first)
 
 
-def at_risk(rows: Sequence[dict[str, Any]]) -> Decimal:
-    """The open breaks' differences added up (each in its own currency)."""
-    return sum((abs(Decimal(row["amount_diff"] or 0)) for row in rows), Decimal(0))
+def at_risk(rows: Sequence[dict[str, Any]], exponents: dict[str, int]) -> str:
+    """The open breaks' differences added up per currency: "JPY 12,000 · USD 530.10"."""
+    differences = [
+        {"currency": row.get("currency"), "amount": abs(Decimal(row["amount_diff"] or 0))}
+        for row in rows
+    ]
+    return money.format_amounts(money.per_currency(differences, "amount"), exponents)
 
 
 def break_kind(recon: Reconciliation, row: dict[str, Any]) -> str:
@@ -153,6 +159,7 @@ def _largest_breaks(recon: Reconciliation, label: Callable[[Any], str]) -> list[
                 left_amount=row["left_amount"],
                 right_amount=row["right_amount"],
                 amount_diff=row["amount_diff"],
+                currency=row.get("currency"),
                 history=history,
             )
         )

@@ -69,7 +69,7 @@ def environment() -> jinja2.Environment:
 
 def render(data: ReportData) -> str:
     """The whole page."""
-    reconciliations = [recon_view(recon) for recon in data.reconciliations]
+    reconciliations = [recon_view(recon, data.currency_exponents) for recon in data.reconciliations]
     template = environment().get_template("report.html")
     return template.render(
         nonce=secrets.token_urlsafe(18),

@@ -138,3 +138,45 @@ def test_registry_and_summary_output(demo):
     for name in RECONCILIATIONS:
         assert name in demo["stdout"]
     assert "open breaks" in demo["stdout"]
+
+
+def test_amounts_are_kept_per_currency(demo):
+    """Every payments_psp break carries the currency its records were exported in
+    (read here from the landing files), and the amount at risk per currency is the
+    open breaks' differences in that currency, never a sum across currencies."""
+    exported: dict[str, set[str]] = {}
+    sides = (("payments/payments", "payment_id"), ("psp/settlements", "merchant_reference"))
+    for folder, key in sides:
+        for path in (demo["landing"] / folder).glob("*.csv"):
+            for row in read_csv(path):
+                if (row.get(key) or "").strip() and (row.get("currency") or "").strip():
+                    exported.setdefault(row[key].strip().lower(), set()).add(
+                        row["currency"].strip().upper()
+                    )
+    breaks = demo["query"](
+        "select record_key, currency from marts.fct_recon_breaks "
+        "where recon_name = 'payments_psp' and status = 'open' and break_type <> 'value_mismatch'"
+    )
+    assert breaks
+    for record_key, currency in breaks:
+        assert currency in exported[record_key], record_key
+    per_break = {
+        (recon, currency): amount
+        for recon, currency, amount in demo["query"](
+            "select recon_name, currency, sum(abs(coalesce(amount_diff, 0))) "
+            "from marts.fct_recon_breaks where status = 'open' group by recon_name, currency"
+        )
+    }
+    at_risk = {
+        (recon, currency): amount
+        for recon, currency, amount in demo["query"](
+            "select recon_name, currency, sum(open_break_amount) from marts.fct_recon_amounts "
+            "group by recon_name, currency having sum(open_break_amount) <> 0"
+        )
+    }
+    assert at_risk == {key: value for key, value in per_break.items() if value}
+    currencies = {currency for _, currency in at_risk if currency}
+    assert {"JPY", "USD", "EUR"} <= currencies
+    if demo["target"] == "duckdb":
+        line = next(x for x in demo["stdout"].splitlines() if x.startswith("payments_psp "))
+        assert "JPY " in line and "USD " in line and " · " in line

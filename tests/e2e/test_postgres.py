@@ -235,10 +235,10 @@ def test_a_non_superuser_builder_builds_and_bi_cannot_create_in_public(
     with _admin(postgres_cluster, "built_by_owner") as cursor:
         cursor.execute(
             "select distinct tableowner from pg_tables "
-            "where schemaname in ('landing_load', 'marts', 'history')"
+            "where schemaname in ('landing', 'marts', 'history')"
         )
         assert cursor.fetchall() == [(builder,)]
-        cursor.execute("select count(*) from landing_load.accounts__signups")
+        cursor.execute("select count(*) from landing.accounts__signups")
         assert cursor.fetchone()[0] > 0
     reader = psycopg2.connect(
         **{**postgres_cluster.connect_args("built_by_owner"), "user": "bi_reader_pg14"}

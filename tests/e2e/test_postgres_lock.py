@@ -256,6 +256,6 @@ def test_tally_build_refuses_in_one_line_while_another_build_runs(
         f"tally build: another Tally build holds the lock on {where} (build on host-b"
     )
     with holder.cursor() as cursor:  # nothing was loaded
-        cursor.execute("select count(*) from pg_namespace where nspname = 'landing_load'")
+        cursor.execute("select count(*) from pg_namespace where nspname = 'landing'")
         assert cursor.fetchone()[0] == 0
     holder.close()

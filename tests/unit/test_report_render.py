@@ -97,6 +97,7 @@ def _break(key: str, status: str, kind: str, columns: str | None, diff: Any) -> 
         "resolved_at": T0 if status == "resolved" else None,
         "owner": HOSTILE,
         "severity": "error",
+        "currency": "USD",
     }
 
 
@@ -284,7 +285,7 @@ def test_strip_aging_and_numbers_follow_the_data(page):
     bars = re.findall(r'class="age-bar"[^>]*><title>([^<]*)</title>', html)
     assert [b.rsplit(": ", 1)[1] for b in bars] == ["1", "1", "0", "0"]
     text = parsed.text["payments_psp"]
-    assert "2 open breaks" in text and "1,234.505amount at risk" in text
+    assert "2 open breaks" in text and "USD 1,234.50amount at risk" in text
     assert "1,300 / 3,100" in parsed.text["channel"] and "42%" in parsed.text["channel"]
     assert "2.2 min" in parsed.header + parsed.text["overview"]
     assert "None" not in "".join(parsed.text.values())

@@ -15,6 +15,7 @@ select
     last_seen_at,
     resolved_at,
     owner,
-    severity
+    severity,
+    currency
 from {{ ref('int_recon__break_occurrences') }}
 where not _marker
