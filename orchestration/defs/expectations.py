@@ -18,7 +18,6 @@ from typing import Any
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
     Failure,
@@ -27,16 +26,13 @@ from dagster import (
 )
 
 from orchestration.defs.assets import translator
+from orchestration.defs.checks import check_severity
 from orchestration.defs.project import TallyResource, tally_project
 from orchestration.expectations.inputs import LandingInput, landing_inputs
 
 CHECK_NAME = "expectations"
 
 
-def check_severity(severity: str | None) -> AssetCheckSeverity:
-    return (
-        AssetCheckSeverity.ERROR if severity in ("critical", "error") else AssetCheckSeverity.WARN
-    )
 
 
 def staged_asset_key(manifest: Mapping[str, Any], item: LandingInput) -> AssetKey:
