@@ -1,11 +1,13 @@
 {#- The volume rule of one series (a landing table or a reconciliation side): its
-    declared `volume` block over the defaults, checked. An hour is low_volume when
-    its count is below `threshold` times its expected count, and only when that
-    expected count is at least `min_expected` (quiet hours never alarm).
-    `declared_in` names where the block is written, for the error message. -#}
+    declared `volume` block over the project's defaults (vars.tally_volume in
+    dbt_project.yml), checked. An hour is low_volume when its count is below
+    `threshold` times its expected count, and only when that expected count is at
+    least `min_expected` (quiet hours never alarm). `declared_in` names where the
+    block is written, for the error message. -#}
 {% macro volume_settings(declared, declared_in) -%}
-    {%- set settings = {'threshold': 0.3, 'min_expected': 50, 'severity': 'warning'} -%}
-    {%- set known = settings.keys() | list -%}
+    {%- set known = ['threshold', 'min_expected', 'severity'] -%}
+    {%- set settings = {} -%}
+    {%- do settings.update(var('tally_volume', {})) -%}
     {%- for name in (declared or {}) if name not in known -%}
         {{ exceptions.raise_compiler_error(declared_in ~ ": unknown volume setting '" ~ name ~ "' (known: " ~ known | join(', ') ~ ")") }}
     {%- endfor -%}
