@@ -41,6 +41,7 @@ from orchestration.alerts.keys import (
 )
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
+from orchestration.volume import read_episodes
 from orchestration.warehouse.marts import exists, read_rows
 
 SOURCE = "tally"
@@ -133,31 +134,6 @@ select service, table_name, last_file_loaded_at, last_record_at, freshness_statu
     warn_after, error_after, owner, severity
 from marts.fct_source_freshness
 where freshness_status = 'stale'
-"""
-
-# One row per low-volume episode: its hours share low_volume_started_at.
-VOLUME_EPISODES_SQL = """
-select
-    source_type,
-    source_name,
-    min(service) as service,
-    min(table_name) as table_name,
-    min(recon_name) as recon_name,
-    min(side) as side,
-    low_volume_started_at,
-    max(low_volume_ended_at) as low_volume_ended_at,
-    max(hour_end) as last_low_hour_end,
-    count(*) as low_hours,
-    sum(record_count) as record_count,
-    sum(expected_count) as expected_count,
-    min(threshold) as threshold,
-    min(min_expected) as min_expected,
-    min(owner) as owner,
-    min(severity) as severity,
-    max(as_of) as as_of
-from marts.fct_source_volume
-where volume_status = 'low_volume'
-group by source_type, source_name, low_volume_started_at
 """
 
 SOURCE_SQL = """
@@ -485,9 +461,7 @@ def _volume_alert(settings: Settings, row: dict[str, Any]) -> Alert:
 
 def volume_drops(settings: Settings) -> dict[str, Alert]:
     """Every low-volume episode: ongoing ones page, ended ones resolve."""
-    if not exists(settings, "marts", "fct_source_volume"):
-        return {}
-    alerts = (_volume_alert(settings, row) for row in read_rows(settings, VOLUME_EPISODES_SQL))
+    alerts = (_volume_alert(settings, row) for row in read_episodes(settings) or [])
     return {alert.dedup_key: alert for alert in alerts}
 
 
