@@ -1,7 +1,8 @@
 """Volume drops page like the other alerts: `tally alert` reads the episodes of
 marts.fct_source_volume (consecutive low_volume hours) from a tiny DuckDB
 warehouse written here, triggers once per episode, and resolves it when its
-volume is back. Ok hours, quiet ones included, never page."""
+volume is back. Ok hours, quiet ones included, never page. Dagster's volume
+checks read the same warehouse."""
 
 from __future__ import annotations
 
@@ -166,3 +167,69 @@ def test_a_drop_already_over_pages_and_resolves_at_once_and_a_side_has_its_own_k
     [resolve] = alert(database)
     assert (resolve["event_action"], resolve["dedup_key"]) == ("resolve", side_key)
     assert "no longer seen" in resolve["payload"]["summary"]
+
+
+MANIFEST = {
+    "sources": {
+        "source.tally.gateway.attempts": {
+            "resource_type": "source",
+            "loader": "tally",
+            "source_name": "gateway",
+            "name": "attempts",
+        }
+    },
+    "nodes": {
+        "model.tally.recon_payments_psp": {
+            "resource_type": "model",
+            "name": "recon_payments_psp",
+            "config": {"meta": {"tally": {"owner": "payments-oncall"}}},
+        }
+    },
+}
+
+
+def test_dagster_checks_fail_while_a_drop_goes_on(tmp_path):
+    """One check per landing table and reconciliation side: it fails, with the
+    severity of the series' rule, while its latest judged hour is low."""
+    from dagster import AssetSelection, AssetSpec, Definitions, define_asset_job
+
+    from orchestration.defs.project import TallyResource
+    from orchestration.defs.volume import VOLUME_MART, build_volume_checks
+
+    database = tmp_path / "tally.duckdb"
+    attempts = [(130, 125, "ok"), (12, 125, "low_volume")]
+    write_marts(
+        database,
+        hours("gateway/attempts", attempts, ended=False)
+        + hours("payments_psp/left", [(60, 60, "ok"), (5, 60, "low_volume"), (61, 60, "ok")],
+                ended=True, side=True),
+    )  # fmt: skip
+    checks = build_volume_checks(MANIFEST)
+    defs = Definitions(
+        assets=[AssetSpec(VOLUME_MART)],
+        asset_checks=[checks],
+        jobs=[define_asset_job("volume", selection=AssetSelection.checks(checks))],
+        resources={"tally": TallyResource(duckdb_path=str(database))},
+    )
+    result = defs.resolve_job_def("volume").execute_in_process()
+    evaluations = {
+        event.event_specific_data.check_name: event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert set(evaluations) == {
+        "gateway__attempts_has_no_volume_drop",
+        "payments_psp__left_has_no_volume_drop",
+        "payments_psp__right_has_no_volume_drop",
+    }
+    dropping = evaluations["gateway__attempts_has_no_volume_drop"]
+    assert not dropping.passed and dropping.severity.value == "WARN"
+    assert dropping.metadata["status"].value == "low_volume"
+    assert dropping.metadata["records"].value == 12
+    assert dropping.metadata["latest drop"].value.endswith(
+        "now (ongoing): 12 records, 125.0 expected"
+    )
+    back = evaluations["payments_psp__left_has_no_volume_drop"]
+    assert back.passed and back.metadata["drops"].value == 1
+    # a side without any judged hour yet has no drop
+    assert evaluations["payments_psp__right_has_no_volume_drop"].passed
