@@ -14,7 +14,8 @@ Three kinds of alert, each generic over whatever the marts hold:
   `fct_source_freshness`, owner and severity from its source's YAML); dedup key
   `freshness/<service>/<table>`: silence pages like a break;
 - a volume drop: an episode of consecutive `low_volume` hours of a landing table
-  or reconciliation side in `fct_source_volume`; dedup key
+  or reconciliation side in `marts.fct_source_volume` (read by
+  orchestration/volume.py); dedup key
   `volume/<service>/<table>/<started_at>` (`volume/<recon_name>/<side>/...` for a
   side), resolved when its volume is back.
 

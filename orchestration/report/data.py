@@ -123,7 +123,7 @@ class ReportData:
     incidents: list[dict[str, Any]] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     freshness: list[dict[str, Any]] = field(default_factory=list)
-    # low-volume episodes (orchestration.volume), ongoing ones first
+    # the drops of marts.fct_source_volume (orchestration/volume.py), ongoing ones first
     volume_drops: list[dict[str, Any]] = field(default_factory=list)
     # currency -> digits of its minor unit, for showing amounts in their currency
     currency_exponents: dict[str, int] = field(default_factory=dict)
