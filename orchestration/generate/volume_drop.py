@@ -35,6 +35,7 @@ from .model import Period, Record, World
 from .volume_watch import (
     HOUR_SECONDS,
     WEEK_HOURS,
+    WEEKS,
     Judged,
     episodes,
     hour_of,
@@ -124,7 +125,7 @@ class Echoes:
         """Copies of the busiest channel's attempts in the busiest earlier week's
         hour, moved to `hour`, as successes."""
         first = min(by_hour)
-        weeks = [week for week in range(1, 5) if hour - WEEK_HOURS * week >= first]
+        weeks = [week for week in range(1, WEEKS + 1) if hour - WEEK_HOURS * week >= first]
         rows = {week: by_hour.get(hour - WEEK_HOURS * week, []) for week in weeks}
         week = max(weeks, key=lambda w: (len(rows[w]), -w))
         busiest = Counter(row.fields["channel"] for row in rows[week]).most_common(1)[0][0]
