@@ -3,6 +3,8 @@
 -- each side of each reconciliation (its records, by their time in the
 -- reconciliation), with the rule's settings declared for it. Hours without a
 -- record have no row here; fct_source_volume fills them in.
+{%- set series_columns = ['source_type', 'source_name', 'service', 'table_name', 'recon_name', 'side', 'owner', 'severity', 'threshold', 'min_expected'] %}
+{%- set hour_index = tally.integer_divide(tally.floor_epoch_second('record_at'), 3600) %}
 with outcomes as (
     select * from {{ ref('int_recon__outcomes') }}
 ),
@@ -27,7 +29,7 @@ recon_settings as (
     {%- endif %}
     select
         {{ tally.sql_string(name) }} as recon_name,
-        {{ tally.sql_string(declared.get('owner') or '') }} as owner,
+        nullif({{ tally.sql_string(declared.get('owner') or '') }}, '') as owner,
         {{ tally.sql_string(volume.severity) }} as severity,
         cast({{ volume.threshold }} as decimal(5, 4)) as threshold,
         cast({{ volume.min_expected }} as bigint) as min_expected
@@ -45,7 +47,7 @@ records as (
         {{ tally.sql_string(table) }} as table_name,
         cast(null as {{ dbt.type_string() }}) as recon_name,
         cast(null as {{ dbt.type_string() }}) as side,
-        {{ tally.sql_string(settings.owner or '') }} as owner,
+        nullif({{ tally.sql_string(settings.owner or '') }}, '') as owner,
         {{ tally.sql_string(volume.severity) }} as severity,
         cast({{ volume.threshold }} as decimal(5, 4)) as threshold,
         cast({{ volume.min_expected }} as bigint) as min_expected,
@@ -74,45 +76,18 @@ records as (
 
 hourly as (
     select
-        source_type,
-        source_name,
-        service,
-        table_name,
-        recon_name,
-        side,
-        owner,
-        severity,
-        threshold,
-        min_expected,
-        {{ tally.integer_divide(tally.floor_epoch_second('record_at'), 3600) }} as hour_index,
+        {{ series_columns | join(',\n        ') }},
+        {{ hour_index }} as hour_index,
         sum(records) as record_count
     from records
     where record_at <= {{ tally.as_of() }}
     group by
-        source_type,
-        source_name,
-        service,
-        table_name,
-        recon_name,
-        side,
-        owner,
-        severity,
-        threshold,
-        min_expected,
-        {{ tally.integer_divide(tally.floor_epoch_second('record_at'), 3600) }}
+        {{ series_columns | join(',\n        ') }},
+        {{ hour_index }}
 )
 
 select
-    source_type,
-    source_name,
-    service,
-    table_name,
-    recon_name,
-    side,
-    nullif(owner, '') as owner,
-    severity,
-    threshold,
-    min_expected,
+    {{ series_columns | join(',\n    ') }},
     {{ tally.timestamp_from_epoch_second('hour_index * 3600') }} as hour_start,
     cast(record_count as bigint) as record_count
 from hourly
