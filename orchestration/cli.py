@@ -187,9 +187,11 @@ def _build(args: argparse.Namespace) -> int:
     from orchestration.summary import (
         format_freshness,
         format_summary,
+        format_volume,
         read_freshness,
         read_summary,
     )
+    from orchestration.volume import read_episodes
 
     try:
         settings = Settings.from_env(
@@ -253,6 +255,7 @@ def _build(args: argparse.Namespace) -> int:
     summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
     print(format_freshness(read_freshness(settings)))
+    print(format_volume(read_episodes(settings)))
     broken = {row.recon_name: row.breaks for row in summaries if row.breaks}
     if broken:
         names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))

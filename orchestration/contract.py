@@ -10,6 +10,7 @@ which read them from the dbt manifest (landing_files.landing_tables()).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,33 @@ def headers(project_dir: Path = PROJECT_DIR) -> dict[str, list[str]]:
     """`service/table` -> its column names in contract order."""
     contract = landing_contract(project_dir)
     return {table: [column.name for column in columns] for table, columns in contract.items()}
+
+
+@dataclass(frozen=True)
+class VolumeRule:
+    """A landing table's volume rule (marts.fct_source_volume): an hour is low when
+    its count is below `threshold` x its expected count, judged only when that
+    expected count is at least `min_expected`."""
+
+    threshold: Fraction
+    min_expected: int
+
+
+def volume_rules(project_dir: Path = PROJECT_DIR) -> dict[str, VolumeRule]:
+    """`service/table` -> its volume rule: the project's defaults (`vars.tally_volume`
+    in dbt_project.yml) with the source's and then the table's `meta.tally.volume`
+    over them, as the warehouse reads them (macros/landing/volume_settings.sql)."""
+    project = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text(encoding="utf-8"))
+    defaults = dict((project.get("vars") or {}).get("tally_volume") or {})
+    rules = {}
+    for source in _sources(project_dir):
+        for table in source.get("tables", []):
+            settings = {
+                **defaults,
+                **(_tally_meta(source).get("volume") or {}),
+                **(_tally_meta(table).get("volume") or {}),
+            }
+            rules[f"{source['name']}/{table['name']}"] = VolumeRule(
+                Fraction(str(settings["threshold"])), int(settings["min_expected"])
+            )
+    return rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from orchestration import money
 from orchestration.settings import Settings
@@ -118,4 +119,31 @@ def format_freshness(rows: list[tuple]) -> str:
     for table, status, last, owner in quiet:
         newest = f"newest record {last:%Y-%m-%d %H:%M}" if last else "no record at all"
         lines.append(f"  {status:<6} {table}: {newest} (owner {owner or 'unowned'})")
+    return "\n".join(lines)
+
+
+VOLUME_LINES = 10  # most recent drops listed; the rest are counted
+
+
+def format_volume(episodes: list[dict] | None) -> str:
+    """The volume drops (orchestration.volume.read_episodes), ongoing ones first."""
+    if episodes is None:
+        return "Volume: not judged (no marts.fct_source_volume)"
+    if not episodes:
+        return (
+            "Volume: no drop in any landing table or reconciliation side (marts.fct_source_volume)"
+        )
+    ongoing = sum(1 for row in episodes if row["low_volume_ended_at"] is None)
+    lines = [f"Volume drops: {len(episodes)} ({ongoing} ongoing; marts.fct_source_volume):"]
+    for row in episodes[:VOLUME_LINES]:
+        ended = row["low_volume_ended_at"]
+        until = f"to {ended:%Y-%m-%d %H:%M}" if ended else "ongoing"
+        expected = format(Decimal(row["expected_count"]).normalize(), "f")
+        lines.append(
+            f"  {row['source_name']}: from {row['low_volume_started_at']:%Y-%m-%d %H:%M} {until} "
+            f"UTC, {row['record_count']} records where {expected} were expected "
+            f"(owner {row['owner'] or 'unowned'})"
+        )
+    if len(episodes) > VOLUME_LINES:
+        lines.append(f"  ... and {len(episodes) - VOLUME_LINES} earlier")
     return "\n".join(lines)

@@ -148,6 +148,27 @@ def query(database: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def create_alert_marts(connection) -> None:
+    """Schema `marts` with the reconciliation marts an alert pass reads, empty: for
+    the tests that alert on a tiny warehouse of their own rows, not a dbt build."""
+    connection.execute("create schema marts")
+    connection.execute(
+        "create table marts.fct_recon_window_summary (recon_name varchar, "
+        "window_start timestamp, window_end timestamp, window_status varchar, "
+        "left_count integer, right_count integer, matched_count integer, "
+        "pending_count integer, missing_in_right_count integer, "
+        "missing_in_left_count integer, mismatch_count integer, duplicate_count integer, "
+        "left_amount decimal(18, 2), right_amount decimal(18, 2), amount_diff decimal(18, 2))"
+    )
+    connection.execute(
+        "create table marts.dim_reconciliations (recon_name varchar, owner varchar, "
+        "severity varchar, window_grain varchar, left_side varchar, right_side varchar)"
+    )
+    connection.execute(
+        "create table marts.fct_recon_breaks (recon_name varchar, owner varchar, severity varchar)"
+    )
+
+
 BREAK_COLUMNS = (
     "recon_name, window_start, record_key, break_type, side, mismatched_columns, left_amount, "
     "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity"

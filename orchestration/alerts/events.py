@@ -12,7 +12,12 @@ Three kinds of alert, each generic over whatever the marts hold:
   separately); dedup key `channel/<channel>[/<merchant_id>]/<started_at>`;
 - a landing table that stopped delivering (`freshness_status = 'stale'` in
   `fct_source_freshness`, owner and severity from its source's YAML); dedup key
-  `freshness/<service>/<table>`: silence pages like a break.
+  `freshness/<service>/<table>`: silence pages like a break;
+- a volume drop: an episode of consecutive `low_volume` hours of a landing table
+  or reconciliation side in `marts.fct_source_volume` (read by
+  orchestration/volume.py); dedup key
+  `volume/<service>/<table>/<started_at>` (`volume/<recon_name>/<side>/...` for a
+  side), resolved when its volume is back.
 
 Every key is built by `keys.dedup_key`, which encodes its parts and keeps it
 within PagerDuty's 255 characters.
@@ -32,13 +37,12 @@ from orchestration.alerts.keys import (
     channel_dedup_key,
     freshness_dedup_key,
     iso,
+    volume_dedup_key,
     window_dedup_key,
 )
-
-# Other alert kinds build their keys with the same encoding, from here too.
-from orchestration.alerts.keys import volume_dedup_key as volume_dedup_key
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
+from orchestration.volume import read_episodes
 from orchestration.warehouse.marts import exists, read_rows
 
 SOURCE = "tally"
@@ -52,7 +56,8 @@ CHANNEL_COMPONENT = "channel"
 CHANNEL_OWNER = "payments-oncall"
 CHANNEL_SEVERITY = "critical"
 FRESHNESS = "freshness"
-CLASSES = {"window": "reconciliation_break", FRESHNESS: "source_freshness"}
+VOLUME = "volume"
+CLASSES = {"window": "reconciliation_break", FRESHNESS: "source_freshness", VOLUME: "source_volume"}
 
 BROKEN_WINDOWS_SQL = """
 with owners_from_breaks as (
@@ -144,7 +149,7 @@ class Alert:
     """One thing that pages: a broken window or a channel incident."""
 
     dedup_key: str
-    kind: str  # window | channel | freshness
+    kind: str  # window | channel | freshness | volume
     component: str
     owner: str
     severity: str
@@ -183,6 +188,9 @@ def _links(settings: Settings, kind: str, component: str) -> list[dict[str, str]
     elif kind == FRESHNESS:
         docs_text = "Source freshness: what a stale landing table means"
         docs = project.joinpath("docs", "inputs.md").as_uri() + "#silence-source-freshness"
+    elif kind == VOLUME:
+        docs_text = "Source volume: how a drop is judged"
+        docs = project.joinpath("docs", "inputs.md").as_uri() + "#volume-drops"
     else:
         docs_text = f"dbt docs: recon_{component}"
         docs = project.joinpath("target", "index.html").as_uri()
@@ -394,6 +402,68 @@ def current_source(settings: Settings, service: str, table: str) -> dict | None:
         return None
     rows = read_rows(settings, SOURCE_SQL, [service, table])
     return rows[0] if rows else None
+
+
+def volume_details(row: dict[str, Any]) -> dict[str, Any]:
+    """An episode's hours and counts (exact decimal text for the expected count)."""
+    names = (
+        "low_volume_started_at",
+        "low_volume_ended_at",
+        "low_hours",
+        "record_count",
+        "expected_count",
+        "threshold",
+        "min_expected",
+        "as_of",
+    )
+    return {name: plain(row.get(name)) for name in names if name in row}
+
+
+def _volume_alert(settings: Settings, row: dict[str, Any]) -> Alert:
+    landing = row["source_type"] == "landing_table"
+    parts = (row["service"], row["table_name"]) if landing else (row["recon_name"], row["side"])
+    what = (
+        f"Landing table {row['source_name']}"
+        if landing
+        else (f"Reconciliation {row['recon_name']}, {row['side']} side,")
+    )
+    owner = row.get("owner") or UNOWNED
+    started, ended = iso(row["low_volume_started_at"]), iso(row.get("low_volume_ended_at"))
+    threshold = row.get("threshold")
+    share = f"{Decimal(threshold) * 100:.0f}%" if threshold is not None else "?"
+    summary = (
+        f"{what} volume dropped from {started}"
+        + (f" to {ended}" if ended else " (ongoing)")
+        + f": {plain(row.get('record_count'))} records in {row.get('low_hours')} hour(s), "
+        f"below {share} of the {plain(row.get('expected_count'))} expected - owner {owner}"
+    )
+    details = {
+        "owner": owner,
+        "source_type": row["source_type"],
+        "source_name": row["source_name"],
+        "service": row.get("service"),
+        "table_name": row.get("table_name"),
+        "recon_name": row.get("recon_name"),
+        "side": row.get("side"),
+        **volume_details(row),
+    }
+    return Alert(
+        dedup_key=volume_dedup_key(*parts, row["low_volume_started_at"]),
+        kind=VOLUME,
+        component=row["source_name"],
+        owner=owner,
+        severity=_severity(row.get("severity")),
+        active=row.get("low_volume_ended_at") is None,
+        summary=summary,
+        details=details,
+        links=_links(settings, VOLUME, row["source_name"]),
+    )
+
+
+def volume_drops(settings: Settings) -> dict[str, Alert]:
+    """Every low-volume episode: ongoing ones page, ended ones resolve."""
+    alerts = (_volume_alert(settings, row) for row in read_episodes(settings) or [])
+    return {alert.dedup_key: alert for alert in alerts}
 
 
 def broken_windows(settings: Settings) -> dict[str, Alert]:

@@ -2,9 +2,10 @@
 
 1. Read what should be paging from the published marts.
 2. Compare with the persisted state and queue, in one transaction, a trigger
-   for each newly broken window / new incident and a resolve for each one that
-   cleared (no open break any more, even if records are still pending; an
-   incident whose `ended_at` is set). Pending windows queue nothing.
+   for each newly broken window / new incident / new volume drop and a resolve
+   for each one that cleared (no open break any more, even if records are still
+   pending; an incident whose `ended_at` is set; a drop whose volume is back).
+   Pending windows queue nothing.
 3. Deliver the outbox: this pass's events and any left over from earlier runs.
 
 An event the receiver rejected for good sits in the dead-letter table until
@@ -171,6 +172,25 @@ def _freshness_resolve(settings: Settings, record: Triggered) -> dict:
     return _resolve(record, summary, details)
 
 
+def _volume_resolve(record: Triggered, alert: events.Alert | None) -> dict:
+    details = dict(alert.details if alert else record.details)
+    ended = details.get("low_volume_ended_at")
+    what = record.details.get("source_name", record.component)
+    summary = (
+        f"Volume of {what} back from {ended} - resolved"
+        if ended and alert
+        else f"Volume of {what}: the drop is no longer seen - resolved"
+    )
+    return _resolve(record, summary, details)
+
+
+def _over_resolve(record: Triggered, alert: events.Alert | None) -> dict:
+    """The resolve of something that is over (an incident, a volume drop)."""
+    if record.kind == events.VOLUME:
+        return _volume_resolve(record, alert)
+    return _incident_resolve(record, alert)
+
+
 def _incident_resolve(record: Triggered, alert: events.Alert | None) -> dict:
     source = alert or record
     details = dict(source.details)
@@ -225,6 +245,7 @@ def run_alerts(
                 **events.broken_windows(settings),
                 **events.channel_incidents(settings),
                 **events.stale_sources(settings),
+                **events.volume_drops(settings),
             }
             if requeue_rejected:
                 run.requeued = store.requeue_dead_letters()
@@ -256,18 +277,18 @@ def _queue_changes(
                 run.triggered.append(key)
                 echo(f"  trigger  {key}  ({alert.owner}, {alert.severity})")
             elif not alert.active and status is None:
-                # an incident that started and ended between two passes: it still pages,
-                # and resolves at once
+                # an incident or a volume drop that started and ended between two
+                # passes: it still pages, and resolves at once
                 record = _record(alert)
                 store.queue_trigger(connection, record, events.trigger_event(alert))
-                store.queue_resolve(connection, record, _incident_resolve(record, alert))
+                store.queue_resolve(connection, record, _over_resolve(record, alert))
                 run.triggered.append(key)
                 run.resolved.append(key)
                 echo(f"  trigger  {key}  ({alert.owner}, {alert.severity}; already over)")
                 echo(f"  resolve  {key}")
             elif not alert.active and status == "triggered":
                 record = triggered[key]
-                store.queue_resolve(connection, record, _incident_resolve(record, alert))
+                store.queue_resolve(connection, record, _over_resolve(record, alert))
                 run.resolved.append(key)
                 echo(f"  resolve  {key}")
             elif alert.active:
@@ -280,7 +301,7 @@ def _queue_changes(
             elif record.kind == events.FRESHNESS:
                 body = _freshness_resolve(settings, record)
             else:
-                body = _incident_resolve(record, None)
+                body = _over_resolve(record, None)
             store.queue_resolve(connection, record, body)
             run.resolved.append(key)
             echo(f"  resolve  {key}")

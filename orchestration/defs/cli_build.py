@@ -33,7 +33,7 @@ def build_cli_job(*checks: Any):
         | AssetSelection.checks(tally_dbt_assets, *checks),
         description=(
             "What `tally build` runs when DAGSTER_HOME is set: the dbt build, "
-            "its tests, the reconciliation and freshness checks."
+            "its tests, the reconciliation, freshness and volume checks."
         ),
         tags={"tally/trigger": "cli"},
     )

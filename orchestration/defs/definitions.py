@@ -13,6 +13,7 @@ from orchestration.defs.project import TallyResource, dbt_resource, load_manifes
 from orchestration.defs.report import build_report_asset
 from orchestration.defs.schedules import build_schedules
 from orchestration.defs.sensors import alert_sensor, build_landing_sensor, run_failure_alert
+from orchestration.defs.volume import build_volume_checks
 
 
 def build_definitions(tally: TallyResource | None = None) -> Definitions:
@@ -27,10 +28,16 @@ def build_definitions(tally: TallyResource | None = None) -> Definitions:
     )
     recon_checks = build_reconciliation_checks(manifest)
     freshness_checks = build_freshness_checks(manifest)
+    volume_checks = build_volume_checks(manifest)
     return Definitions(
         assets=[*landing_specs(manifest), tally_dbt_assets, build_report_asset(manifest)],
-        asset_checks=[recon_checks, build_expectation_checks(manifest), freshness_checks],
-        jobs=[*jobs, landing_job, build_cli_job(recon_checks, freshness_checks)],
+        asset_checks=[
+            recon_checks,
+            build_expectation_checks(manifest),
+            freshness_checks,
+            volume_checks,
+        ],
+        jobs=[*jobs, landing_job, build_cli_job(recon_checks, freshness_checks, volume_checks)],
         schedules=schedules,
         sensors=[build_landing_sensor(manifest, landing_job), alert_sensor, run_failure_alert],
         resources={"tally": tally or TallyResource(), "dbt": dbt_resource()},

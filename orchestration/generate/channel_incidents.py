@@ -277,8 +277,10 @@ class ChannelIncidents:
             self.flipped += 1
 
     def _rows(self) -> list[Record]:
-        """Rows the warehouse stages: not dropped, not deliberately unparseable."""
-        return [r for r in self.world.tables[TABLE] if not r.dropped and r.bad is None]
+        """Rows the warehouse stages: written, not deliberately unparseable."""
+        return [
+            r for r in self.world.tables[TABLE] if not r.dropped and r.bad is None and r.copies > 0
+        ]
 
     def _attempts(self) -> list[Attempt]:
         return [

@@ -8,6 +8,7 @@ gateway attempts, and for the ledger and processings
 <out>/_expected/ledger_violations.csv (every ledger invariant violation),
 ledger_slow_days.csv (days whose ledger lag is slow) and
 processing_consistency.csv (every processing's status and missing services),
+<out>/_expected/volume_drops.csv, the volume drop placed in the gateway attempts,
 and <out>/_tally_generated.json, the list of files written (orchestration/owned_files.py).
 """
 
@@ -36,6 +37,7 @@ from .schema import (
     TABLES,
     header,
 )
+from .volume_drop import quiet_echoes, withhold_attempts
 from .writer import render, write_csv
 
 # What `tally generate` wrote into its folder: a rerun replaces those files only,
@@ -50,6 +52,7 @@ CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", 
 LEDGER_VIOLATIONS_HEADER = ("invariant", "movement_id", "account", "currency", "detected_at")
 LEDGER_SLOW_DAYS_HEADER = ("day",)
 PROCESSING_HEADER = ("processing_id", "status", "missing")
+VOLUME_DROPS_HEADER = ("service", "table_name", "started_at", "ended_at")
 
 Quarantined = tuple[str, str, str, int, str]
 
@@ -78,7 +81,9 @@ def generate(
     breaks = Injector(world, rng, period).run()
     add_bad_rows(world, rng, period)
     # Own random streams: the shared one, and so every other file, is untouched.
+    drop = withhold_attempts(world, period, seed)
     channel_incidents = place_channel_incidents(world, period, seed, say)
+    quiet_echoes(world, period, seed, drop, say)
     violations, movements, slow_days = place_customer_ledger(world, period, seed, say)
     statuses, processing_breaks = place_processing_checks(world, period, seed, say)
     breaks = sorted(breaks + processing_breaks + _ledger_breaks(movements))
@@ -105,6 +110,11 @@ def generate(
         )
         _write_rows(
             folder / EXPECTED_DIR / "processing_consistency.csv", PROCESSING_HEADER, statuses
+        )
+        _write_rows(
+            folder / EXPECTED_DIR / "volume_drops.csv",
+            VOLUME_DROPS_HEADER,
+            [drop.truth()] if drop else [],
         )
         say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
 

@@ -51,7 +51,9 @@ class Record:
     fields: dict[str, Any]
     bad: str | None = None  # column holding a deliberately unparseable value
     raw: dict[str, str] = field(default_factory=dict)  # cell text that bypasses rendering
-    copies: int = 1  # an exact duplicate row is written as the same rendered row twice
+    # An exact duplicate row is written as the same rendered row twice; a row the
+    # service never sent (a volume drop) 0 times, still drawing its rendering.
+    copies: int = 1
     dropped: bool = False
     # Renders with this generator instead of the shared one: rows added after the
     # shared stream is fixed (channel incidents) leave every other file unchanged.

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestration import money
 from orchestration.settings import Settings
+from orchestration.volume import read_episodes
 from orchestration.warehouse import marts
 
 BREAK_COLUMNS = (
@@ -122,6 +123,8 @@ class ReportData:
     incidents: list[dict[str, Any]] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     freshness: list[dict[str, Any]] = field(default_factory=list)
+    # the drops of marts.fct_source_volume (orchestration/volume.py), ongoing ones first
+    volume_drops: list[dict[str, Any]] = field(default_factory=list)
     # currency -> digits of its minor unit, for showing amounts in their currency
     currency_exponents: dict[str, int] = field(default_factory=dict)
 
@@ -204,6 +207,7 @@ def load(settings: Settings, generated_at: datetime) -> ReportData:
             "order by service, table_name",
         )
         or [],
+        volume_drops=read_episodes(settings) or [],
         currency_exponents=money.exponents(
             optional(
                 "fct_recon_amounts",

@@ -30,6 +30,7 @@ from orchestration.report.format import FILTERS
 from orchestration.report.recon_view import ReconView, recon_view
 
 TOP_ROWS = 50
+OVERVIEW_DROPS = 10  # volume drops listed on the first screen, latest first
 LAST_BUILDS = 10
 
 STATUS_TEXT = {
@@ -101,6 +102,8 @@ def _overview(data: ReportData, reconciliations: list[ReconView]) -> dict[str, A
         "set_aside": len(data.quarantine),
         "last_build": data.runs[0] if data.runs else None,
         "stopped_exports": data.quiet_sources,
+        "volume_drops": data.volume_drops[:OVERVIEW_DROPS],
+        "earlier_volume_drops": len(data.volume_drops[OVERVIEW_DROPS:]),
         "links": links,
     }
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import create_alert_marts
 
 from orchestration.alerts.delivery import DeliveryOptions, deliver_outbox, is_permanent
 from orchestration.alerts.routing import build_router
@@ -221,23 +222,7 @@ def write_marts(database: Path, windows: dict[str, str]) -> None:
     """A warehouse holding just what the alert pass reads: recon name -> window status."""
     database.unlink(missing_ok=True)
     with duckdb.connect(str(database)) as connection:
-        connection.execute("create schema marts")
-        connection.execute(
-            "create table marts.fct_recon_window_summary (recon_name varchar, "
-            "window_start timestamp, window_end timestamp, window_status varchar, "
-            "left_count integer, right_count integer, matched_count integer, "
-            "pending_count integer, missing_in_right_count integer, "
-            "missing_in_left_count integer, mismatch_count integer, duplicate_count integer, "
-            "left_amount decimal(18, 2), right_amount decimal(18, 2), amount_diff decimal(18, 2))"
-        )
-        connection.execute(
-            "create table marts.dim_reconciliations (recon_name varchar, owner varchar, "
-            "severity varchar, window_grain varchar, left_side varchar, right_side varchar)"
-        )
-        connection.execute(
-            "create table marts.fct_recon_breaks (recon_name varchar, owner varchar, "
-            "severity varchar)"
-        )
+        create_alert_marts(connection)
         for name, status in windows.items():
             missing = 1 if status == "breaks" else 0
             connection.execute(

@@ -10,10 +10,12 @@ import bisect
 import csv
 import json
 import re
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -715,3 +717,97 @@ def test_ledger_and_processing_ground_truth_covers_every_kind(demo: Path) -> Non
     for name in ("ledger_violations.csv", "processing_consistency.csv"):
         rows = [tuple(r.values()) for r in read_csv(demo / "_expected" / name)]
         assert rows == sorted(rows), name
+
+
+# -- volume drop --------------------------------------------------------------------
+
+
+def test_the_volume_drop_leaves_every_other_file_unchanged(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drop and the weekly busy hours that keep the rest quiet touch the
+    gateway attempts only: every other file and every other truth is the same."""
+    import orchestration.generate.demo as demo_module
+
+    monkeypatch.setattr(demo_module, "withhold_attempts", lambda *args, **kw: None)
+    monkeypatch.setattr(demo_module, "quiet_echoes", lambda *args, **kw: None)
+    generate(tmp_path, seed=42, start=START, days=DAYS)
+    without, with_drop = all_files(tmp_path), all_files(demo)
+    changed = {
+        name
+        for name in with_drop.keys() | without.keys()
+        if with_drop.get(name) != without.get(name)
+    }
+    gateway = {name for name in changed if name.startswith("gateway/attempts/")}
+    assert gateway, "the drop removes attempts"
+    assert changed - gateway == {"_expected/volume_drops.csv", "_expected/manifest.json"}
+    assert read_csv(tmp_path / "_expected" / "volume_drops.csv") == []
+    manifests = [json.loads(files["_expected/manifest.json"]) for files in (without, with_drop)]
+    for manifest in manifests:
+        del manifest["row_counts"]["gateway/attempts"]
+    assert manifests[0] == manifests[1]
+
+
+def test_the_injected_volume_drop_is_the_only_one(
+    demo: Path, tables: dict[str, list[Row]], quarantine: dict[tuple[str, int], str]
+) -> None:
+    """Recomputed from the CSVs with the rule's wording: per landing table and hour
+    (its staged rows: not quarantined, exact duplicates once), the median of the
+    same hour in the previous four weeks of its history is the expected count; an
+    hour below threshold x expected, with expected at least min_expected, is low.
+    Only the injected hours of the gateway attempts are."""
+    from orchestration.contract import volume_rules
+
+    (drop,) = read_csv(demo / "_expected" / "volume_drops.csv")
+    assert (drop["service"], drop["table_name"]) == ("gateway", "attempts")
+    assert AS_OF - timedelta(days=3) <= utc(drop["started_at"]) < utc(drop["ended_at"]) < AS_OF
+    rules = volume_rules()
+    found = {}
+    for table, rows in tables.items():
+        staged = {
+            tuple(row[column] for column in CONTRACT[table])
+            for row in rows
+            if (row["_file"], int(row["_row"])) not in quarantine
+        }
+        column = CONTRACT[table].index(OWN_TIME[table])
+        times = [parse_time(OWN_TIME[table], cells[column]) for cells in staged]
+        found[table] = low_volume_episodes(times, rules[table].threshold, rules[table].min_expected)
+    assert found.pop("gateway/attempts") == [(utc(drop["started_at"]), utc(drop["ended_at"]))]
+    assert found == {table: [] for table in found}
+
+
+def low_volume_episodes(
+    times: list[datetime], threshold: Fraction, min_expected: int
+) -> list[tuple[datetime, datetime | None]]:
+    """(first low hour, first hour back) of each run of low hours."""
+    counts = Counter(t.replace(minute=0, second=0, microsecond=0) for t in times)
+    first, newest = min(counts), max(counts)
+    episodes: list[tuple[datetime, datetime | None]] = []
+    start = None
+    hour = first
+    while hour < newest:  # the newest record's hour may still fill up: not judged
+        weeks = [
+            counts.get(hour - timedelta(weeks=week), 0)
+            for week in range(1, 5)
+            if hour - timedelta(weeks=week) >= first
+        ]
+        expected = Fraction(statistics.median(weeks)) if weeks else None
+        low = (
+            expected is not None
+            and expected >= min_expected
+            and counts.get(hour, 0) < threshold * expected
+        )
+        if low and start is None:
+            start = hour
+        elif not low and start is not None:
+            episodes.append((start, hour))
+            start = None
+        hour += timedelta(hours=1)
+    return episodes + ([(start, None)] if start is not None else [])
+
+
+def test_a_period_without_a_week_before_its_last_days_has_no_volume_drop(tmp_path: Path) -> None:
+    messages: list[str] = []
+    generate(tmp_path, days=8, progress=messages.append)
+    assert read_csv(tmp_path / "_expected" / "volume_drops.csv") == []
+    assert any(m.startswith("volume drop: none") for m in messages)

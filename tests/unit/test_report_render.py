@@ -184,6 +184,28 @@ def full_report() -> ReportData:
                 "owner": h,
             }
         ],
+        volume_drops=[
+            {
+                "source_type": "landing_table",
+                "service": h,
+                "table_name": "attempts",
+                "low_volume_started_at": T0,
+                "low_volume_ended_at": None,
+                "record_count": 12,
+                "expected_count": Decimal("1250.0"),
+                "owner": h,
+            },
+            {
+                "source_type": "reconciliation_side",
+                "recon_name": "payments_psp",
+                "side": "left",
+                "low_volume_started_at": T0,
+                "low_volume_ended_at": T0,
+                "record_count": 3,
+                "expected_count": Decimal("60.5"),
+                "owner": None,
+            },
+        ],
     )
 
 
@@ -288,6 +310,15 @@ def test_strip_aging_and_numbers_follow_the_data(page):
     assert "2 open breaks" in text and "USD 1,234.50amount at risk" in text
     assert "1,300 / 3,100" in parsed.text["channel"] and "42%" in parsed.text["channel"]
     assert "2.2 min" in parsed.header + parsed.text["overview"]
+    assert (
+        f"{HOSTILE} / attempts: from 2026-11-20 09:30 until now UTC, 12 records where 1,250 "
+        in (parsed.text["overview"])
+    )
+    assert (
+        "payments_psp, left side: from 2026-11-20 09:30 to 2026-11-20 09:30 UTC, 3 "
+        in (parsed.text["overview"])
+    )
+    assert "60.5 were expected (owner unowned)" in parsed.text["overview"]
     assert "None" not in "".join(parsed.text.values())
 
 
@@ -299,6 +330,7 @@ def test_sections_whose_marts_are_missing_are_left_out():
     assert tuple(parsed.text) == ("overview", "payments_psp", "quarantine", "builds")
     assert "No build has recorded its run yet." in parsed.text["overview"]
     assert "Exports that stopped arriving" not in parsed.text["overview"]
+    assert "volume dropped" not in parsed.text["overview"]
     assert "no records yet" in parsed.text["payments_psp"]
     assert "None: every record agrees" in parsed.text["payments_psp"]
     assert "Every row received could be read." in parsed.text["quarantine"]
