@@ -237,6 +237,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from orchestration.build import BuildError, build, records_in_dagster
     from orchestration.summary import (
+        format_decisions,
         format_freshness,
         format_summary,
         read_freshness,
@@ -305,6 +306,9 @@ def _build(args: argparse.Namespace) -> int:
         print(result.landing.describe())
     summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
+    decided = format_decisions(settings)
+    if decided:
+        print(decided)
     print(format_freshness(read_freshness(settings)))
     broken = {row.recon_name: row.breaks for row in summaries if row.breaks}
     if broken:

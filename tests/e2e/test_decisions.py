@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import HEADERS, query, run_tally, write_csv
 
+from orchestration.settings import Settings
+
 pytestmark = pytest.mark.slow
 
 T1 = "2026-11-05T00:00:00Z"  # first build: every break open
@@ -75,12 +77,13 @@ class Warehouse:
             "TALLY_DUCKDB_PATH": str(self.database),
         }
 
-    def build(self, as_of: str, *extra: str) -> None:
+    def build(self, as_of: str, *extra: str) -> str:
         built = run_tally(
             "build", "--landing", str(self.landing), "--as-of", as_of, "--quiet", *extra,
             "--no-validate", env=self.env,
         )  # fmt: skip
         assert built.returncode == 0, built.stdout + built.stderr
+        return built.stdout
 
     def decide(self, *args: str):
         return run_tally("decide", *args, env=self.env)
@@ -197,7 +200,9 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
     )
     assert nowhere.returncode == 0 and "no such break" in nowhere.stderr
 
-    warehouse.build(T2)
+    output = warehouse.build(T2)
+    assert "Decisions on breaks: 3 applied, 1 not applied" in output
+    assert "2 break(s) waived" in output
     breaks = warehouse.breaks()
     assert breaks[("p_test", ts(T1))] == (
         "waived",
@@ -221,6 +226,12 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
         KNOWN_WINDOW: ("breaks", 0, 1),
         FEE_WINDOW: ("balanced", 1, 0),
     }
+    # Dagster's check of the reconciliation counts them
+    from orchestration.defs.checks import read_break_counts
+
+    counts = read_break_counts(Settings(duckdb_path=warehouse.database).resolved())
+    assert counts["payments_psp"]["waived breaks"] == 2
+    assert counts["payments_psp"]["open breaks"] == 1
     assert warehouse.decisions() == {
         "p_test/waive": (True, None),
         "p_fee/waive": (True, None),
