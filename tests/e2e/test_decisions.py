@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import HEADERS, query, run_tally, write_csv
 
+from orchestration.contract import decision_columns
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -297,3 +299,85 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
         FEE_WINDOW: "breaks",
     }
     assert set(warehouse.decisions().values()) == {(False, "decided after as_of")}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("duckdb"),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
+)
+def test_a_decision_file_applies_alike_on_every_engine(target, landing, tmp_path, make_warehouse):
+    """Decision files placed in the folder by hand (the contract's columns), one
+    build: the same decisions apply, or not, on DuckDB, PostgreSQL and Spark."""
+    write_csv(
+        landing / "payments/payments/payments.csv",
+        HEADERS["payments/payments"],
+        [
+            payment("p_test", "1.00", "2026-11-01T09:00:00Z"),
+            payment("p_ok", "20.00", "2026-11-01T10:00:00Z"),
+            payment("p_known", "30.00", "2026-11-02T09:00:00Z"),
+            payment("p_fee", "10.00", "2026-11-03T09:00:00Z"),
+        ],
+    )
+    write_csv(landing / "psp/settlements/day.csv", HEADERS["psp/settlements"], settlements("950"))
+    folder = tmp_path / "decisions"
+    decision = {"recon_name": "payments_psp", "decided_by": "finance", "decided_at": DECIDED}
+    write_csv(
+        folder / "by-hand.csv",
+        list(decision_columns()),
+        [
+            {**decision, "record_key": " P_Test", "break_type": "missing_in_right",
+             "action": "Waive", "reason": "test payment"},
+            {**decision, "record_key": "p_known", "break_type": "missing_in_right",
+             "action": "acknowledge", "reason": "PSP ticket 42"},
+            {**decision, "record_key": "p_fee", "break_type": "value_mismatch",
+             "action": "comment", "reason": "asked the PSP"},
+            {**decision, "record_key": "p_nowhere", "break_type": "missing_in_right",
+             "action": "waive", "reason": "typo"},
+            {**decision, "record_key": "p_fee", "break_type": "value_mismatch",
+             "action": "forgive", "reason": "not a word we know"},
+        ],
+    )  # fmt: skip
+    warehouse = make_warehouse(target, f"decisions-{target}")
+    warehouse.env = {**warehouse.env, "TALLY_DECISIONS_DIR": str(folder)}
+    warehouse.build_ok(landing, T2)
+
+    windows = warehouse.query(
+        "select window_start, window_status, waived_count, acknowledged_count "
+        "from marts.fct_recon_window_summary where recon_name = 'payments_psp'"
+    )
+    assert sorted(windows) == [
+        (ts("2026-11-01T00:00:00Z"), "balanced", 1, 0),
+        (ts("2026-11-02T00:00:00Z"), "breaks", 0, 1),
+        (ts("2026-11-03T00:00:00Z"), "breaks", 0, 0),
+    ]
+    breaks = warehouse.query(
+        "select record_key, status, decision, decision_reason, decided_by, decided_at "
+        "from marts.fct_recon_breaks where recon_name = 'payments_psp'"
+    )
+    assert sorted(breaks) == [
+        ("p_fee", "open", None, None, None, None),
+        ("p_known", "open", "acknowledged", "PSP ticket 42", "finance", ts(DECIDED)),
+        ("p_test", "waived", "waived", "test payment", "finance", ts(DECIDED)),
+    ]
+    waived = warehouse.query(
+        "select currency, waived_amount, open_break_amount from marts.fct_recon_amounts "
+        "where recon_name = 'payments_psp' and waived_amount <> 0"
+    )
+    assert [(currency, Decimal(a), Decimal(b)) for currency, a, b in waived] == [
+        ("USD", Decimal("1"), Decimal("0"))
+    ]
+    decisions = warehouse.query(
+        "select source_row, action, applied, not_applied_reason, break_first_seen_at "
+        "from marts.fct_break_decisions"
+    )
+    assert sorted(decisions) == [
+        (1, "waive", True, None, ts(T2)),
+        (2, "acknowledge", True, None, ts(T2)),
+        (3, "comment", True, None, ts(T2)),
+        (4, "waive", False, "no such break", None),
+        (5, None, False, "invalid row: action: unknown decision action word", None),
+    ]
