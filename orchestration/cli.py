@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="load the landing files and run dbt build",
         description=(
-            "Loads the landing files (read only, never changed) and runs dbt build. On "
+            "Loads the landing files and the decision files of --decisions-dir (read only, "
+            "never changed) and runs dbt build. On "
             "DuckDB dbt writes the working copy <db>.build (with .lock and .dirty beside "
             "it), and only a build without errors is published over <db>, through "
             "<db>.publishing: all or nothing, so on any failure, a full disk included, <db> "
@@ -174,8 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("--by", help="who decides (default: the OS user)")
     decide.add_argument(
         "--at",
-        help="when it was decided, ISO 8601 (default: now); records a decision taken "
-        "elsewhere. A build whose as_of is before it does not apply it",
+        help="when it was decided, ISO 8601, UTC without an offset (default: now); records a "
+        "decision taken elsewhere. A build whose as_of is before it does not apply it",
     )
     decide.add_argument("--file", type=Path, help="a bulk CSV file of decisions")
     decide.add_argument(
