@@ -7,6 +7,8 @@
 -- - waive, acknowledge, reopen: the last of them on the segment is in force
 --   (`in_force`, except a reopen, which leaves no decision); each earlier one
 --   is `superseded`; a reopen with nothing before it to undo is not applied.
+{%- set a_break = tally.break_columns() %}
+
 with targets as (
     select * from {{ ref('int_recon__decision_targets') }}
 ),
@@ -30,10 +32,7 @@ placed as (
         case when targets.action in ('waive', 'acknowledge', 'reopen') then 1 else 0 end as is_change
     from targets
     left join segments
-        on targets.recon_name = segments.recon_name
-        and targets.record_key = segments.record_key
-        and targets.break_type = segments.break_type
-        and targets._side_key = segments._side_key
+        on {{ tally.columns_match('targets', 'segments', a_break) }}
         and targets.occurrence_first_seen_at = segments.occurrence_first_seen_at
         and segments.first_seen_at <= (
             case
@@ -51,11 +50,11 @@ ordered as (
     select
         *,
         row_number() over (
-            partition by recon_name, record_key, break_type, _side_key, break_first_seen_at, is_change
+            partition by {{ a_break | join(', ') }}, break_first_seen_at, is_change
             order by decided_at desc, source_file desc, source_row desc, load_id desc
         ) as changes_after,
         lag(action) over (
-            partition by recon_name, record_key, break_type, _side_key, break_first_seen_at, is_change
+            partition by {{ a_break | join(', ') }}, break_first_seen_at, is_change
             order by decided_at, source_file, source_row, load_id
         ) as previous_change
     from placed

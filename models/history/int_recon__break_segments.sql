@@ -12,6 +12,9 @@
 -- last segment; for an earlier one, those of its last observation), with
 -- `occurrence_first_seen_at` (the occurrence a decision attaches to) and
 -- `segment_ends_at` (where the next segment starts; null for the last one).
+{%- set a_break = tally.break_columns() %}
+{%- set an_occurrence = a_break + ['occurrence_first_seen_at'] %}
+
 with occurrences as (
     select * from {{ ref('int_recon__break_occurrences') }}
     where not _marker
@@ -27,7 +30,7 @@ changes as (
     select
         *,
         lead(decided_at) over (
-            partition by recon_name, record_key, break_type, _side_key, occurrence_first_seen_at
+            partition by {{ an_occurrence | join(', ') }}
             order by decided_at, source_file, source_row, load_id
         ) as next_change_at
     from targets
@@ -40,10 +43,7 @@ waivers as (
         occurrences.last_seen_at as occurrence_last_seen_at
     from changes
     inner join occurrences
-        on changes.recon_name = occurrences.recon_name
-        and changes.record_key = occurrences.record_key
-        and changes.break_type = occurrences.break_type
-        and changes._side_key = occurrences._side_key
+        on {{ tally.columns_match('changes', 'occurrences', a_break) }}
         and changes.occurrence_first_seen_at = occurrences.first_seen_at
     where changes.action = 'waive'
 ),
@@ -58,9 +58,7 @@ observations as (
         and exists (
             select 1
             from waivers
-            where waivers.recon_name = observed.recon_name
-                and waivers.record_key = observed.record_key
-                and waivers.break_type = observed.break_type
+            where {{ tally.columns_match('waivers', 'observed', a_break[:3]) }}
                 and waivers._side_key = coalesce(observed.side, '')
         )
 ),
@@ -75,10 +73,7 @@ waived_at as (
         coalesce(max(observations.observed_at), min(waivers.occurrence_first_seen_at)) as observed_at
     from waivers
     left join observations
-        on waivers.recon_name = observations.recon_name
-        and waivers.record_key = observations.record_key
-        and waivers.break_type = observations.break_type
-        and waivers._side_key = observations._side_key
+        on {{ tally.columns_match('waivers', 'observations', a_break) }}
         and observations.observed_at >= waivers.occurrence_first_seen_at
         and observations.observed_at <= waivers.decided_at
     group by waivers.source_file, waivers.source_row, waivers.load_id, waivers._side_key
@@ -99,29 +94,21 @@ fingerprints as (
         and waivers.load_id = waived_at.load_id
         and waivers._side_key = waived_at._side_key
     inner join observations
-        on waivers.recon_name = observations.recon_name
-        and waivers.record_key = observations.record_key
-        and waivers.break_type = observations.break_type
-        and waivers._side_key = observations._side_key
+        on {{ tally.columns_match('waivers', 'observations', a_break) }}
         and observations.observed_at = waived_at.observed_at
 ),
 
 -- the first later sighting of the occurrence that differs from what was waived
 changed as (
     select
-        fingerprints.recon_name,
-        fingerprints.record_key,
-        fingerprints.break_type,
-        fingerprints._side_key,
-        fingerprints.occurrence_first_seen_at,
+        {%- for column in an_occurrence %}
+        fingerprints.{{ column }},
+        {%- endfor %}
         fingerprints.next_change_at,
         min(observations.observed_at) as changed_at
     from fingerprints
     inner join observations
-        on fingerprints.recon_name = observations.recon_name
-        and fingerprints.record_key = observations.record_key
-        and fingerprints.break_type = observations.break_type
-        and fingerprints._side_key = observations._side_key
+        on {{ tally.columns_match('fingerprints', 'observations', a_break) }}
         and observations.observed_at > fingerprints.fingerprint_at
         and observations.observed_at <= fingerprints.occurrence_last_seen_at
         and (
@@ -134,22 +121,16 @@ changed as (
         fingerprints.source_file,
         fingerprints.source_row,
         fingerprints.load_id,
-        fingerprints.recon_name,
-        fingerprints.record_key,
-        fingerprints.break_type,
-        fingerprints._side_key,
-        fingerprints.occurrence_first_seen_at,
+        {%- for column in an_occurrence %}
+        fingerprints.{{ column }},
+        {%- endfor %}
         fingerprints.next_change_at
 ),
 
 -- a change cuts the occurrence when it came while the waiver was in force
 cuts as (
     select distinct
-        recon_name,
-        record_key,
-        break_type,
-        _side_key,
-        occurrence_first_seen_at,
+        {{ an_occurrence | join(',\n        ') }},
         changed_at as segment_starts_at
     from changed
     where next_change_at is null or changed_at < next_change_at
@@ -157,22 +138,14 @@ cuts as (
 
 starts as (
     select
-        recon_name,
-        record_key,
-        break_type,
-        _side_key,
-        occurrence_first_seen_at,
+        {{ an_occurrence | join(',\n        ') }},
         segment_starts_at
     from cuts
 
     union all
 
     select distinct
-        recon_name,
-        record_key,
-        break_type,
-        _side_key,
-        occurrence_first_seen_at,
+        {{ an_occurrence | join(',\n        ') }},
         occurrence_first_seen_at as segment_starts_at
     from cuts
 ),
@@ -181,7 +154,7 @@ segments as (
     select
         *,
         lead(segment_starts_at) over (
-            partition by recon_name, record_key, break_type, _side_key, occurrence_first_seen_at
+            partition by {{ an_occurrence | join(', ') }}
             order by segment_starts_at
         ) as segment_ends_at
     from starts
@@ -190,29 +163,22 @@ segments as (
 -- a segment that ends before its occurrence: the values of its last sighting
 ended as (
     select
-        segments.recon_name,
-        segments.record_key,
-        segments.break_type,
-        segments._side_key,
-        segments.occurrence_first_seen_at,
+        {%- for column in an_occurrence %}
+        segments.{{ column }},
+        {%- endfor %}
         segments.segment_starts_at,
         segments.segment_ends_at,
         max(observations.observed_at) as last_seen_at
     from segments
     inner join observations
-        on segments.recon_name = observations.recon_name
-        and segments.record_key = observations.record_key
-        and segments.break_type = observations.break_type
-        and segments._side_key = observations._side_key
+        on {{ tally.columns_match('segments', 'observations', a_break) }}
         and observations.observed_at >= segments.segment_starts_at
         and observations.observed_at < segments.segment_ends_at
     where segments.segment_ends_at is not null
     group by
-        segments.recon_name,
-        segments.record_key,
-        segments.break_type,
-        segments._side_key,
-        segments.occurrence_first_seen_at,
+        {%- for column in an_occurrence %}
+        segments.{{ column }},
+        {%- endfor %}
         segments.segment_starts_at,
         segments.segment_ends_at
 ),
@@ -240,10 +206,7 @@ ended_segments as (
         ended.segment_ends_at
     from ended
     inner join observations
-        on ended.recon_name = observations.recon_name
-        and ended.record_key = observations.record_key
-        and ended.break_type = observations.break_type
-        and ended._side_key = observations._side_key
+        on {{ tally.columns_match('ended', 'observations', a_break) }}
         and ended.last_seen_at = observations.observed_at
 ),
 
@@ -271,10 +234,7 @@ last_segments as (
         cast(null as {{ dbt.type_timestamp() }}) as segment_ends_at
     from occurrences
     left join segments
-        on occurrences.recon_name = segments.recon_name
-        and occurrences.record_key = segments.record_key
-        and occurrences.break_type = segments.break_type
-        and occurrences._side_key = segments._side_key
+        on {{ tally.columns_match('occurrences', 'segments', a_break) }}
         and occurrences.first_seen_at = segments.occurrence_first_seen_at
         and segments.segment_ends_at is null
 )

@@ -47,9 +47,7 @@ candidates as (
         end as fit
     from decisions
     inner join occurrences
-        on decisions.recon_name = occurrences.recon_name
-        and decisions.record_key = occurrences.record_key
-        and decisions.break_type = occurrences.break_type
+        on {{ tally.columns_match('decisions', 'occurrences', tally.break_columns()[:3]) }}
 ),
 
 -- per decision and side: the open occurrence, else a resolved one, else the first later one
@@ -83,7 +81,5 @@ select
     end as not_found_reason
 from decisions
 left join chosen
-    on decisions.source_file = chosen.source_file
-    and decisions.source_row = chosen.source_row
-    and decisions.load_id = chosen.load_id
+    on {{ tally.columns_match('decisions', 'chosen', ['source_file', 'source_row', 'load_id']) }}
     and chosen.fit_rank = 1

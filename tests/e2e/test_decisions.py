@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, query, run_tally, write_csv
+from conftest import HEADERS, payment, query, run_tally, settlement, write_csv
 
 from orchestration.contract import decision_columns
 from orchestration.settings import Settings
@@ -31,36 +31,35 @@ TEST_WINDOW = "payments_psp/2026-11-01T00:00:00Z"
 KNOWN_WINDOW = "payments_psp/2026-11-02T00:00:00Z"
 
 
-def payment(payment_id: str, amount: str, created_at: str) -> dict[str, str]:
-    return {
-        "payment_id": payment_id,
-        "user_id": "usr_1",
-        "merchant_id": "mch_1",
-        "channel": "card",
-        "amount": amount,
-        "currency": "USD",
-        "status": "captured",
-        "created_at": created_at,
-        "updated_at": created_at,
-    }
-
-
-def settlement(payment_id: str, amount_minor: str, settled_at: str) -> dict[str, str]:
-    return {
-        "psp_reference": f"psp_{payment_id}",
-        "merchant_reference": payment_id,
-        "amount_minor": amount_minor,
-        "currency": "USD",
-        "status": "SETTLED",
-        "settled_at": settled_at,
-        "batch_id": "B1",
-    }
-
-
 def settlements(fee_minor: str) -> list[dict[str, str]]:
     return [
         settlement("p_ok", "2000", "2026-11-02T01:00:00Z"),
         settlement("p_fee", fee_minor, "2026-11-04T01:00:00Z"),  # the PSP kept a fee
+    ]
+
+
+def scenario(landing: Path) -> Path:
+    """Four payments of three days; the PSP settles one, and another less its fee."""
+    write_csv(
+        landing / "payments/payments/payments.csv",
+        HEADERS["payments/payments"],
+        [
+            payment("p_test", "1.00", "2026-11-01T09:00:00Z"),  # a test payment: never settles
+            payment("p_ok", "20.00", "2026-11-01T10:00:00Z"),
+            payment("p_known", "30.00", "2026-11-02T09:00:00Z"),  # the PSP is looking into it
+            payment("p_fee", "10.00", "2026-11-03T09:00:00Z"),
+        ],
+    )
+    write_csv(landing / "psp/settlements/day.csv", HEADERS["psp/settlements"], settlements("950"))
+    return landing
+
+
+def waivers(test_key: str, fee_reason: str) -> list[dict[str, str]]:
+    """A bulk file's rows: waive the test payment and the fee."""
+    row = {"recon_name": "payments_psp", "action": "waive", "decided_at": DECIDED}
+    return [
+        {**row, "record_key": test_key, "break_type": "missing_in_right", "reason": "test payment"},
+        {**row, "record_key": "p_fee", "break_type": "value_mismatch", "reason": fee_reason},
     ]
 
 
@@ -132,18 +131,7 @@ def psp_events(events: list[dict]) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def warehouse(landing: Path, tmp_path: Path) -> Warehouse:
-    write_csv(
-        landing / "payments/payments/payments.csv",
-        HEADERS["payments/payments"],
-        [
-            payment("p_test", "1.00", "2026-11-01T09:00:00Z"),  # a test payment: never settles
-            payment("p_ok", "20.00", "2026-11-01T10:00:00Z"),
-            payment("p_known", "30.00", "2026-11-02T09:00:00Z"),  # the PSP is looking into it
-            payment("p_fee", "10.00", "2026-11-03T09:00:00Z"),
-        ],
-    )
-    write_csv(landing / "psp/settlements/day.csv", HEADERS["psp/settlements"], settlements("950"))
-    return Warehouse(tmp_path, landing)
+    return Warehouse(tmp_path, scenario(landing))
 
 
 def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(warehouse, tmp_path):
@@ -161,17 +149,7 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
 
     # a bulk file with one bad row is refused whole, naming the row
     header = ["recon_name", "record_key", "break_type", "action", "reason", "decided_at"]
-    bad = write_csv(
-        tmp_path / "bad.csv",
-        header,
-        [
-            {"recon_name": "payments_psp", "record_key": "p_test", "break_type":
-             "missing_in_right", "action": "waive", "reason": "test payment",
-             "decided_at": DECIDED},
-            {"recon_name": "payments_psp", "record_key": "p_fee", "break_type": "value_mismatch",
-             "action": "waive", "reason": "", "decided_at": DECIDED},
-        ],
-    )  # fmt: skip
+    bad = write_csv(tmp_path / "bad.csv", header, waivers(test_key="p_test", fee_reason=""))
     refused = warehouse.decide("--file", str(bad))
     assert refused.returncode == 1
     assert "row 2 (line 3): reason is empty" in refused.stderr
@@ -179,16 +157,8 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
 
     # finance waives the test payment and the fee in bulk; on-call acknowledges
     good = write_csv(
-        tmp_path / "waivers.csv",
-        header,
-        [
-            {"recon_name": "payments_psp", "record_key": "P_TEST", "break_type":
-             "missing_in_right", "action": "waive", "reason": "test payment",
-             "decided_at": DECIDED},
-            {"recon_name": "payments_psp", "record_key": "p_fee", "break_type": "value_mismatch",
-             "action": "waive", "reason": "fee the PSP keeps", "decided_at": DECIDED},
-        ],
-    )  # fmt: skip
+        tmp_path / "waivers.csv", header, waivers(test_key="P_TEST", fee_reason="fee the PSP keeps")
+    )
     recorded = warehouse.decide("--file", str(good), "--by", "finance")
     assert recorded.returncode == 0, recorded.stderr
     single = ["--recon", "payments_psp", "--type", "missing_in_right", "--at", DECIDED]
@@ -312,17 +282,7 @@ def test_decisions_waive_acknowledge_reopen_replay_and_survive_a_full_refresh(wa
 def test_a_decision_file_applies_alike_on_every_engine(target, landing, tmp_path, make_warehouse):
     """Decision files placed in the folder by hand (the contract's columns), one
     build: the same decisions apply, or not, on DuckDB, PostgreSQL and Spark."""
-    write_csv(
-        landing / "payments/payments/payments.csv",
-        HEADERS["payments/payments"],
-        [
-            payment("p_test", "1.00", "2026-11-01T09:00:00Z"),
-            payment("p_ok", "20.00", "2026-11-01T10:00:00Z"),
-            payment("p_known", "30.00", "2026-11-02T09:00:00Z"),
-            payment("p_fee", "10.00", "2026-11-03T09:00:00Z"),
-        ],
-    )
-    write_csv(landing / "psp/settlements/day.csv", HEADERS["psp/settlements"], settlements("950"))
+    scenario(landing)
     folder = tmp_path / "decisions"
     decision = {"recon_name": "payments_psp", "decided_by": "finance", "decided_at": DECIDED}
     write_csv(

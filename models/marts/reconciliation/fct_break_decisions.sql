@@ -45,6 +45,4 @@ select
     standings.break_first_seen_at
 from decisions
 left join standings
-    on decisions.source_file = standings.source_file
-    and decisions.source_row = standings.source_row
-    and decisions.load_id = standings.load_id
+    on {{ tally.columns_match('decisions', 'standings', ['source_file', 'source_row', 'load_id']) }}

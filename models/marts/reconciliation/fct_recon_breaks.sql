@@ -41,8 +41,5 @@ select
     decisions.decided_at
 from segments
 left join decisions
-    on segments.recon_name = decisions.recon_name
-    and segments.record_key = decisions.record_key
-    and segments.break_type = decisions.break_type
-    and segments._side_key = decisions._side_key
+    on {{ tally.columns_match('segments', 'decisions', tally.break_columns()) }}
     and segments.first_seen_at = decisions.break_first_seen_at
