@@ -41,7 +41,7 @@ from orchestration.alerts.keys import (
 from orchestration.alerts.keys import volume_dedup_key as volume_dedup_key
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
-from orchestration.warehouse.marts import exists, read_rows
+from orchestration.warehouse.marts import exists, query, read_rows
 
 SOURCE = "tally"
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -79,8 +79,6 @@ select
     summary.left_amount,
     summary.right_amount,
     summary.amount_diff,
-    summary.waived_count,
-    summary.acknowledged_count,
     coalesce(registry.owner, owners_from_breaks.owner) as owner,
     coalesce(registry.severity, owners_from_breaks.severity) as severity,
     registry.window_grain,
@@ -108,13 +106,18 @@ order by amounts.currency
 WINDOW_SQL = """
 select recon_name, window_start, window_end, window_status, left_count, right_count,
     matched_count, pending_count, missing_in_right_count, missing_in_left_count,
-    mismatch_count, duplicate_count, left_amount, right_amount, amount_diff,
-    waived_count, acknowledged_count
+    mismatch_count, duplicate_count, left_amount, right_amount, amount_diff
 from marts.fct_recon_window_summary
 where recon_name = ? and window_start = ?
 """
 
-# The open breaks someone acknowledged, in the windows that have open breaks.
+# The open breaks someone acknowledged, in the windows that have open breaks
+# (marts built before decisions existed have no `decision` column: none then).
+DECISION_COLUMN_SQL = """
+select count(*) from information_schema.columns
+where table_schema = 'marts' and table_name = 'fct_recon_breaks' and column_name = 'decision'
+"""
+
 ACKNOWLEDGED_SQL = """
 select breaks.recon_name, breaks.window_start, breaks.record_key, breaks.break_type,
     breaks.decided_by, breaks.decided_at, breaks.decision_reason
@@ -234,8 +237,6 @@ def window_details(
         "left_amount",
         "right_amount",
         "amount_diff",
-        "waived_count",
-        "acknowledged_count",
     )
     details = {name: plain(row.get(name)) for name in names if name in row}
     details["open_breaks"] = sum(
@@ -425,7 +426,7 @@ def broken_windows(settings: Settings) -> dict[str, Alert]:
     rows = read_rows(settings, BROKEN_WINDOWS_SQL)
     amounts = window_amounts(settings)
     acknowledged: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in read_rows(settings, ACKNOWLEDGED_SQL):
+    for row in read_rows(settings, ACKNOWLEDGED_SQL) if _has_decisions(settings) else []:
         acknowledged.setdefault((row["recon_name"], iso(row["window_start"])), []).append(
             {
                 "record_key": row["record_key"],
@@ -442,6 +443,11 @@ def broken_windows(settings: Settings) -> dict[str, Alert]:
         alert.acknowledgements = acknowledged.get(window, [])
         alerts.append(alert)
     return {alert.dedup_key: alert for alert in alerts}
+
+
+def _has_decisions(settings: Settings) -> bool:
+    """Whether fct_recon_breaks carries the decision columns."""
+    return bool(query(settings, DECISION_COLUMN_SQL)[0][0])
 
 
 def channel_incidents(settings: Settings) -> dict[str, Alert]:
