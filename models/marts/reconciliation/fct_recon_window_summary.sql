@@ -5,7 +5,8 @@ with outcomes as (
     select * from {{ ref('int_recon__outcomes') }}
 ),
 
--- the breaks this build sees, by the decision in force on them
+-- the breaks this build sees that someone decided on (on any side), by the
+-- decision in force on them (few: the join below stays cheap)
 decided as (
     select
         recon_name,
@@ -16,6 +17,7 @@ decided as (
     from {{ ref('fct_recon_breaks') }}
     where resolved_at is null
     group by recon_name, record_key, break_type
+    having max(case when decision is not null then 1 else 0 end) = 1
 ),
 
 judged as (
