@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='view') }}
 -- Every break occurrence, cut where the data changed a waived break: a waiver
 -- covers the break as it was when it was decided (its amounts, mismatched
 -- columns and currency, as the latest build up to the decision saw them; the
