@@ -28,7 +28,7 @@ from orchestration.warehouse.duckdb_files import (
     prepare_working_copy,
     publish,
 )
-from orchestration.warehouse.landing_files import LandingError, landing_tables
+from orchestration.warehouse.landing_files import LandingError, loaded_tables
 
 Printer = Callable[[str], None]
 UNIT_TESTS_LEFT_OUT = ["--exclude-resource-type", "unit_test"]
@@ -64,11 +64,12 @@ def build_environment(
     settings: Settings, as_of: str | None = None, run_id: str | None = None
 ) -> dict[str, str]:
     """The environment dbt runs in for a build of `settings`: the landing
-    folder, the build's as_of and run id, the connection profiles.yml reads
+    and decisions folders, the build's as_of and run id, the connection profiles.yml reads
     (on DuckDB the working copy, `<db>.build`). A parse in the same environment
     leaves dbt a saved parse the next build can reuse."""
     values = {
         "TALLY_LANDING_DIR": str(settings.landing_dir),
+        "TALLY_DECISIONS_DIR": str(settings.decisions_dir),
         "TALLY_TARGET": settings.target,
         "TALLY_RUN_ID": run_id or "",
         **_engine_environment(settings),
@@ -473,7 +474,7 @@ def _preloaded(
             raise BuildError(str(error)) from None
         loading = time.monotonic()
         try:
-            count, how = load(landing_tables(parsed), full_refresh)
+            count, how = load(loaded_tables(parsed), full_refresh)
         except LandingError as error:
             raise BuildError(str(error)) from None
         echo(f"  landing: {count} file version(s) {how} in {time.monotonic() - loading:.1f}s")

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="load the landing files and run dbt build",
         description=(
-            "Loads the landing files (read only, never changed) and runs dbt build. On "
+            "Loads the landing files and the decision files of --decisions-dir (read only, "
+            "never changed) and runs dbt build. On "
             "DuckDB dbt writes the working copy <db>.build (with .lock and .dirty beside "
             "it), and only a build without errors is published over <db>, through "
             "<db>.publishing: all or nothing, so on any failure, a full disk included, <db> "
@@ -60,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     build.add_argument("--landing", type=Path, help="landing folder (env TALLY_LANDING_DIR)")
+    build.add_argument(
+        "--decisions-dir",
+        type=Path,
+        help="decisions folder (env TALLY_DECISIONS_DIR, default data/decisions)",
+    )
     build.add_argument("--as-of", help="the build's reference time, ISO 8601 (env TALLY_AS_OF)")
     build.add_argument(
         "--target",
@@ -138,6 +144,53 @@ def _parser() -> argparse.ArgumentParser:
     )
     alert.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
 
+    decide = commands.add_parser(
+        "decide",
+        help="record a decision on a break: waive, acknowledge, reopen or comment",
+        description=(
+            "Writes one new CSV file into the decisions folder (TALLY_DECISIONS_DIR, default "
+            "data/decisions), created if missing; never changes or deletes a file there. The "
+            "next build applies it (docs/decisions.md). One decision: --recon --key --type "
+            "--action --reason [--by] [--at]. A bulk file: --file FILE with columns "
+            "recon_name, record_key, break_type, action, reason and optionally decided_by and "
+            "decided_at (empty ones take --by and --at); it is checked whole against the "
+            "published marts (every row names an existing break, a known action and a "
+            "reason) and copied in only when every row passes, else refused naming each "
+            "bad row."
+        ),
+    )
+    decide.add_argument("--recon", help="reconciliation of the break (e.g. payments_psp)")
+    decide.add_argument("--key", help="record key of the break, as in fct_recon_breaks")
+    decide.add_argument(
+        "--type",
+        dest="break_type",
+        help="break type: missing_in_right, missing_in_left, value_mismatch, duplicate_key, ...",
+    )
+    decide.add_argument(
+        "--action",
+        help="acknowledge (keep it open, someone is on it), waive (not a problem: it no "
+        "longer counts as open), reopen (undo a waiver or acknowledgement), comment",
+    )
+    decide.add_argument("--reason", help="why, in words an auditor reads (required)")
+    decide.add_argument("--by", help="who decides (default: the OS user)")
+    decide.add_argument(
+        "--at",
+        help="when it was decided, ISO 8601, UTC without an offset (default: now); records a "
+        "decision taken elsewhere. A build whose as_of is before it does not apply it",
+    )
+    decide.add_argument("--file", type=Path, help="a bulk CSV file of decisions")
+    decide.add_argument(
+        "--decisions-dir",
+        type=Path,
+        help="decisions folder (env TALLY_DECISIONS_DIR, default data/decisions)",
+    )
+    decide.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        help="warehouse whose breaks are checked (env TALLY_TARGET, default duckdb)",
+    )
+    decide.add_argument("--duckdb-path", type=Path, help="DuckDB file (env TALLY_DUCKDB_PATH)")
+
     report = commands.add_parser(
         "report",
         help="write the self-contained HTML reconciliation report",
@@ -185,6 +238,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from orchestration.build import BuildError, build, records_in_dagster
     from orchestration.summary import (
+        format_decisions,
         format_freshness,
         format_summary,
         format_volume,
@@ -196,6 +250,7 @@ def _build(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(
             landing_dir=args.landing,
+            decisions_dir=args.decisions_dir,
             as_of=args.as_of,
             target=args.target,
             duckdb_path=args.duckdb_path,
@@ -254,6 +309,9 @@ def _build(args: argparse.Namespace) -> int:
         print(result.landing.describe())
     summaries, quarantined = read_summary(settings)
     print(format_summary(summaries, quarantined))
+    decided = format_decisions(settings)
+    if decided:
+        print(decided)
     print(format_freshness(read_freshness(settings)))
     print(format_volume(read_episodes(settings)))
     broken = {row.recon_name: row.breaks for row in summaries if row.breaks}
@@ -338,6 +396,61 @@ def _alert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decide(args: argparse.Namespace) -> int:
+    from orchestration import decisions
+    from orchestration.decisions import Decision, DecisionError
+
+    single = {
+        "--recon": args.recon,
+        "--key": args.key,
+        "--type": args.break_type,
+        "--action": args.action,
+        "--reason": args.reason,
+    }
+    try:
+        settings = Settings.from_env(
+            decisions_dir=args.decisions_dir, target=args.target, duckdb_path=args.duckdb_path
+        )
+        if args.file is not None:
+            given = [flag for flag, value in single.items() if value is not None]
+            if given:
+                raise DecisionError(f"--file takes its decisions from the file; drop {given[0]}")
+            path, count = decisions.decide_file(settings, args.file, by=args.by, at=args.at)
+            print(f"Recorded {count} decision(s) from {args.file} in {path}")
+            return EXIT_OK
+        missing = [flag for flag, value in single.items() if not (value or "").strip()]
+        if missing:
+            raise DecisionError(
+                f"{', '.join(missing)} missing: a decision names its break (--recon, --key, "
+                "--type), an --action and a --reason; or give a bulk --file"
+            )
+        decision = Decision(
+            args.recon.strip(),
+            args.key.strip(),
+            args.break_type.strip(),
+            args.action.strip().lower(),
+            args.reason.strip(),
+            (args.by or decisions.default_user()).strip(),
+            decisions.decided_at(args.at),
+        )
+        path, warnings = decisions.decide(settings, decision)
+    except (DecisionError, ValueError) as error:
+        print(f"tally decide: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"tally decide: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+    for warning in warnings:
+        print(f"tally decide: warning: {warning}", file=sys.stderr)
+    print(
+        f"Recorded: {decision.action} {decision.recon_name} {decision.record_key} "
+        f"{decision.break_type} by {decision.decided_by} at {decision.decided_at} in {path}; "
+        "the next build applies it"
+    )
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from orchestration.report import write_report
     from orchestration.warehouse.marts import MartsUnavailable
@@ -363,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         "build": _build,
         "validate": _validate,
         "alert": _alert,
+        "decide": _decide,
         "report": _report,
     }
     return handlers[args.command](args)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from orchestration.settings import PROJECT_DIR
-from orchestration.warehouse.landing_files import LOADER
+from orchestration.warehouse.landing_files import DECISIONS_LOADER, LOADER
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,11 @@ class LandingColumn:
     spec: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def _sources(project_dir: Path) -> list[dict[str, Any]]:
+def _sources(project_dir: Path, loader: str = LOADER) -> list[dict[str, Any]]:
     found = []
     for path in sorted((Path(project_dir) / "models").rglob("_*__sources.yml")):
         for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []):
-            if source.get("loader") == LOADER:
+            if source.get("loader") == loader:
                 found.append(source)
     return found
 
@@ -99,3 +99,15 @@ def volume_rules(project_dir: Path = PROJECT_DIR) -> dict[str, VolumeRule]:
                 Fraction(str(settings["threshold"])), int(settings["min_expected"])
             )
     return rules
+
+
+@cache
+def decision_columns(project_dir: Path = PROJECT_DIR) -> tuple[str, ...]:
+    """The columns of a decision file, in order: those of the decisions source
+    (`loader: tally_decisions`), what `tally decide` writes."""
+    return tuple(
+        column["name"]
+        for source in _sources(project_dir, DECISIONS_LOADER)
+        for table in source.get("tables", [])
+        for column in table.get("columns", [])
+    )

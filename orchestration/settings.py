@@ -114,6 +114,8 @@ class Settings:
     """Where Tally reads and writes, and which build it runs."""
 
     landing_dir: Path = field(default_factory=lambda: Path("data/landing"))
+    # decisions on breaks (`tally decide`, docs/decisions.md): append-only CSV files
+    decisions_dir: Path = field(default_factory=lambda: Path("data/decisions"))
     duckdb_path: Path = field(default_factory=lambda: Path("data/tally.duckdb"))
     as_of: str | None = None
     target: str = "duckdb"
@@ -128,6 +130,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         settings = cls(
             landing_dir=Path(env.get("TALLY_LANDING_DIR") or "data/landing"),
+            decisions_dir=Path(env.get("TALLY_DECISIONS_DIR") or "data/decisions"),
             duckdb_path=Path(env.get("TALLY_DUCKDB_PATH") or "data/tally.duckdb"),
             as_of=env.get("TALLY_AS_OF") or None,
             target=env.get("TALLY_TARGET") or "duckdb",
@@ -147,6 +150,7 @@ class Settings:
         return replace(
             self,
             landing_dir=Path(self.landing_dir).expanduser().resolve(),
+            decisions_dir=Path(self.decisions_dir).expanduser().resolve(),
             duckdb_path=Path(self.duckdb_path).expanduser().resolve(),
             spark_warehouse=Path(self.spark_warehouse).expanduser().resolve(),
             as_of=normalize_as_of(self.as_of) if self.as_of else None,

@@ -147,3 +147,25 @@ def format_volume(episodes: list[dict] | None) -> str:
     if len(episodes) > VOLUME_LINES:
         lines.append(f"  ... and {len(episodes) - VOLUME_LINES} earlier")
     return "\n".join(lines)
+
+
+def format_decisions(settings: Settings) -> str | None:
+    """One line on the decisions (marts.fct_break_decisions), when there are any:
+    how many apply at this as_of, how many do not (each says why there)."""
+    if not marts.exists(settings, "marts", "fct_break_decisions"):
+        return None
+    rows = marts.query(
+        settings,
+        "select sum(case when applied then 1 else 0 end), "
+        "sum(case when applied then 0 else 1 end) from marts.fct_break_decisions",
+    )
+    applied, not_applied = (int(value or 0) for value in rows[0])
+    if not applied and not not_applied:
+        return None
+    waived = marts.query(
+        settings, "select count(*) from marts.fct_recon_breaks where status = 'waived'"
+    )[0][0]
+    return (
+        f"Decisions on breaks: {applied} applied, {not_applied} not applied "
+        f"(marts.fct_break_decisions says why); {waived} break(s) waived"
+    )

@@ -72,6 +72,34 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path
     return path
 
 
+def payment(payment_id: str, amount: str, created_at: str) -> dict[str, str]:
+    """A captured USD payments/payments row."""
+    return {
+        "payment_id": payment_id,
+        "user_id": "usr_1",
+        "merchant_id": "mch_1",
+        "channel": "card",
+        "amount": amount,
+        "currency": "USD",
+        "status": "captured",
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+
+
+def settlement(payment_id: str, amount_minor: str, settled_at: str) -> dict[str, str]:
+    """A SETTLED USD psp/settlements row for a payment."""
+    return {
+        "psp_reference": f"psp_{payment_id}",
+        "merchant_reference": payment_id,
+        "amount_minor": amount_minor,
+        "currency": "USD",
+        "status": "SETTLED",
+        "settled_at": settled_at,
+        "batch_id": "B1",
+    }
+
+
 def empty_landing(root: Path) -> Path:
     """Every table folder, each with a header-only file: a valid, empty export."""
     for table, header in HEADERS.items():

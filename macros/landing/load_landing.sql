@@ -1,6 +1,9 @@
 {#- The on-run-start hook that brings the landing files into the landing tables
     (the dbt sources whose `loader` is `tally`) before any model runs.
 
+    The decisions on breaks (`loader: tally_decisions`, files in the decisions
+    folder) are loaded here by the same rules.
+
     DuckDB reads the files itself, here, so that plain `dbt build` loads them as
     `tally build` does: for each table, the Python landing rules
     (orchestration/warehouse/landing_files.py, exposed as SQL functions by the
@@ -40,7 +43,7 @@
 
 {% macro default__load_landing() -%}
     {%- if execute -%}
-        {%- for source in tally.landing_sources() -%}
+        {%- for source in tally.loaded_sources() -%}
             {%- set relation = tally.landing_relation(source) -%}
             {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
                 {{ exceptions.raise_compiler_error("Landing table " ~ relation ~ " does not exist: on " ~ target.type ~ " the landing files are loaded by `tally build --target " ~ target.name ~ "` before dbt runs; run that instead of plain `dbt build`, or load them once with it") }}
@@ -54,7 +57,7 @@
     {%- if not execute -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set sources = tally.landing_sources() -%}
+    {%- set sources = tally.loaded_sources() -%}
     {%- do run_query('create schema if not exists ' ~ tally.landing_schema()) -%}
     {%- set ignored_table = tally.landing_schema() ~ '.ignored_files' -%}
     {%- do run_query('create table if not exists ' ~ ignored_table ~ ' (service varchar, table_name varchar, source_file varchar, reason varchar, seen_at timestamp)') -%}
@@ -88,7 +91,8 @@
         {%- do loaded_rows.append([row[0], row[1], row[2], row[3], row[4]]) -%}
     {%- endfor -%}
     {%- set request = {
-        'landing': tally.landing_dir(),
+        'landing': tally.loaded_folder(source),
+        'loader': source.loader,
         'service': source.source_name,
         'table': source.name,
         'columns': columns,
@@ -112,7 +116,7 @@
         {%- if plan.versions | selectattr('read_path') | list | length > 0 -%}
             {#- DuckDB makes the rejects tables when a read sets lines aside; a
                 load of removal markers only reads nothing -#}
-            {%- do tally._refuse_invalid_csv(relation, load_id, plan) -%}
+            {%- do tally._refuse_invalid_csv(relation, load_id, plan, tally.loaded_folder(source)) -%}
         {%- endif -%}
         {%- set changed = fromjson(run_query('select tally_landing_finish(' ~ tally.sql_string(tojson({'links': plan.links, 'versions': plan.versions})) ~ ')').columns[0].values()[0]) -%}
         {%- if changed -%}
@@ -139,7 +143,7 @@
     quote, wrong number of fields, not UTF-8), naming the file and line and never
     its text: DuckDB sets such lines aside in `tally_rejects` (its own error would
     quote the line), and the load's rows are taken back before stopping. -#}
-{% macro _refuse_invalid_csv(relation, load_id, plan) -%}
+{% macro _refuse_invalid_csv(relation, load_id, plan, folder) -%}
     {%- set rejected = run_query(
         "select scans.file_path, errors.line, errors.error_message "
         ~ "from tally_rejects as errors inner join tally_reject_scans as scans "
@@ -150,7 +154,7 @@
         {%- set path, line, message = rejected.rows[0] -%}
         {%- set shown = [path] -%}
         {%- for file in plan.versions if file.read_path == path -%}
-            {%- do shown.append(tally.landing_dir() ~ '/' ~ file.relative) -%}
+            {%- do shown.append(folder ~ '/' ~ file.relative) -%}
         {%- endfor -%}
         {%- do run_query('delete from ' ~ relation ~ ' where _load_id = ' ~ load_id) -%}
         {%- do adapter.commit() -%}

@@ -5,7 +5,9 @@ Three kinds of alert, each generic over whatever the marts hold:
 - a reconciliation window with `window_status = 'breaks'` in
   `fct_recon_window_summary` (any reconciliation: the owner and severity come
   from `dim_reconciliations`, else from its breaks in `fct_recon_breaks`);
-  dedup key `<recon_name>/<window_start>`;
+  dedup key `<recon_name>/<window_start>`. A window with an open break that
+  someone acknowledged (`tally decide --action acknowledge`) carries those
+  acknowledgements: the alert pass sends one `acknowledge` for it;
 - a payment channel incident in `fct_channel_incidents` that is not the
   consequence of a channel-wide incident (`parent_incident_id` is null: its
   merchants' incidents are listed in the parent's details instead of paging
@@ -43,7 +45,7 @@ from orchestration.alerts.keys import (
 from orchestration.report import default_report_path
 from orchestration.settings import Settings
 from orchestration.volume import read_episodes
-from orchestration.warehouse.marts import exists, read_rows
+from orchestration.warehouse.marts import exists, query, read_rows
 
 SOURCE = "tally"
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -114,6 +116,26 @@ from marts.fct_recon_window_summary
 where recon_name = ? and window_start = ?
 """
 
+# The open breaks someone acknowledged, in the windows that have open breaks
+# (marts built before decisions existed have no `decision` column: none then).
+DECISION_COLUMN_SQL = """
+select count(*) from information_schema.columns
+where table_schema = 'marts' and table_name = 'fct_recon_breaks' and column_name = 'decision'
+"""
+
+ACKNOWLEDGED_SQL = """
+select breaks.recon_name, breaks.window_start, breaks.record_key, breaks.break_type,
+    breaks.decided_by, breaks.decided_at, breaks.decision_reason
+from marts.fct_recon_breaks as breaks
+inner join marts.fct_recon_window_summary as summary
+    on breaks.recon_name = summary.recon_name
+    and breaks.window_start = summary.window_start
+where breaks.status = 'open'
+    and breaks.decision = 'acknowledged'
+    and summary.window_status = 'breaks'
+order by breaks.decided_at, breaks.record_key
+"""
+
 INCIDENTS_SQL = """
 select
     incidents.incident_id,
@@ -157,6 +179,8 @@ class Alert:
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
+    # a broken window's open breaks that someone acknowledged (who, when, why)
+    acknowledgements: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plain(value: Any) -> Any:
@@ -467,18 +491,33 @@ def volume_drops(settings: Settings) -> dict[str, Alert]:
 
 
 def broken_windows(settings: Settings) -> dict[str, Alert]:
-    """Every reconciliation window that has an open break now."""
+    """Every reconciliation window that has an open break now, each with the
+    acknowledgements of its open breaks."""
     rows = read_rows(settings, BROKEN_WINDOWS_SQL)
     amounts = window_amounts(settings)
-    alerts = (
-        _window_alert(
-            settings,
-            row,
-            amounts.get((row["recon_name"], iso(row["window_start"]))) if amounts else None,
+    acknowledged: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in read_rows(settings, ACKNOWLEDGED_SQL) if _has_decisions(settings) else []:
+        acknowledged.setdefault((row["recon_name"], iso(row["window_start"])), []).append(
+            {
+                "record_key": row["record_key"],
+                "break_type": row["break_type"],
+                "decided_by": row["decided_by"],
+                "decided_at": iso(row["decided_at"]),
+                "reason": row["decision_reason"],
+            }
         )
-        for row in rows
-    )
+    alerts = []
+    for row in rows:
+        window = (row["recon_name"], iso(row["window_start"]))
+        alert = _window_alert(settings, row, amounts.get(window) if amounts else None)
+        alert.acknowledgements = acknowledged.get(window, [])
+        alerts.append(alert)
     return {alert.dedup_key: alert for alert in alerts}
+
+
+def _has_decisions(settings: Settings) -> bool:
+    """Whether fct_recon_breaks carries the decision columns."""
+    return bool(query(settings, DECISION_COLUMN_SQL)[0][0])
 
 
 def channel_incidents(settings: Settings) -> dict[str, Alert]:
@@ -518,6 +557,33 @@ def trigger_event(alert: Alert) -> dict[str, Any]:
             "group": alert.owner,
             "class": CLASSES.get(alert.kind, "channel_incident"),
             "custom_details": alert.details,
+        },
+        "links": alert.links,
+    }
+
+
+def acknowledge_event(alert: Alert) -> dict[str, Any]:
+    """A PagerDuty Events API v2 acknowledge: someone is on this window's breaks."""
+    first = alert.acknowledgements[0]
+    reason = " ".join(str(first.get("reason") or "").split())
+    others = len(alert.acknowledgements) - 1
+    summary = (
+        f"{alert.component} window {alert.details.get('window_start')}: acknowledged by "
+        f"{first.get('decided_by')} at {first.get('decided_at')} ({reason})"
+        + (f" and {others} more" if others else "")
+        + f" - owner {alert.owner}"
+    )
+    return {
+        "event_action": "acknowledge",
+        "dedup_key": alert.dedup_key,
+        "payload": {
+            "summary": summary,
+            "severity": alert.severity,
+            "source": SOURCE,
+            "component": alert.component,
+            "group": alert.owner,
+            "class": CLASSES.get(alert.kind, "channel_incident"),
+            "custom_details": {**alert.details, "acknowledged_breaks": alert.acknowledgements},
         },
         "links": alert.links,
     }

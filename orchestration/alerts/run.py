@@ -5,7 +5,10 @@
    for each newly broken window / new incident / new volume drop and a resolve
    for each one that cleared (no open break any more, even if records are still
    pending; an incident whose `ended_at` is set; a drop whose volume is back).
-   Pending windows queue nothing.
+   Pending windows queue nothing. A broken window with an acknowledged break
+   gets one acknowledge (after its trigger); once no break of it is acknowledged
+   any more (reopened), it is triggered again. A waived break is not open: its
+   window may resolve.
 3. Deliver the outbox: this pass's events and any left over from earlier runs.
 
 An event the receiver rejected for good sits in the dead-letter table until
@@ -15,6 +18,7 @@ original place in the outbox; while any sits there the pass is not `ok`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +55,7 @@ class AlertRun:
 
     triggered: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
     still_open: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     routing: str = ""
@@ -66,7 +71,7 @@ class AlertRun:
     def describe(self) -> str:
         line = (
             f"Alerts: {len(self.triggered)} triggered, {len(self.resolved)} resolved, "
-            f"{self.still_open} still open (already sent); "
+            f"{len(self.acknowledged)} acknowledged, {self.still_open} still open (already sent); "
             f"{self.delivery.delivered} event(s) delivered ({self.routing})"
         )
         if self.delivery.rejected:
@@ -268,14 +273,21 @@ def _queue_changes(
 ) -> None:
     statuses = store.statuses()
     triggered = store.triggered()
+    acknowledged = store.acknowledged()
     with store.transaction() as connection:
         for key in sorted(wanted):
             alert = wanted[key]
             status = statuses.get(key)
-            if alert.active and status != "triggered":
+            reopened = key in acknowledged and not alert.acknowledgements
+            if alert.active and (status != "triggered" or reopened):
                 store.queue_trigger(connection, _record(alert), events.trigger_event(alert))
                 run.triggered.append(key)
-                echo(f"  trigger  {key}  ({alert.owner}, {alert.severity})")
+                again = "; no break acknowledged any more" if status == "triggered" else ""
+                echo(f"  trigger  {key}  ({alert.owner}, {alert.severity}{again})")
+                if alert.acknowledgements:
+                    _acknowledge(store, connection, alert, run, echo)
+            elif alert.active and alert.acknowledgements and key not in acknowledged:
+                _acknowledge(store, connection, alert, run, echo)
             elif not alert.active and status is None:
                 # an incident or a volume drop that started and ended between two
                 # passes: it still pages, and resolves at once
@@ -305,6 +317,18 @@ def _queue_changes(
             store.queue_resolve(connection, record, body)
             run.resolved.append(key)
             echo(f"  resolve  {key}")
+
+
+def _acknowledge(
+    store: AlertStore,
+    connection: sqlite3.Connection,
+    alert: events.Alert,
+    run: AlertRun,
+    echo: Printer,
+) -> None:
+    store.queue_acknowledge(connection, _record(alert), events.acknowledge_event(alert))
+    run.acknowledged.append(alert.dedup_key)
+    echo(f"  acknowledge  {alert.dedup_key}  (by {alert.acknowledgements[0].get('decided_by')})")
 
 
 PLATFORM_COMPONENT = "tally"

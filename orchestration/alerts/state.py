@@ -7,6 +7,9 @@ deliveries.
 
 - `alert_state`: one row per dedup key ever alerted: `triggered` while paging,
   `resolved` after its resolve was queued, with what a later resolve needs.
+- `acknowledged`: the triggered keys whose `acknowledge` was queued (a broken
+  window with an acknowledged break); cleared when the key is triggered
+  again or resolved.
 - `outbox`: every event, queued in the same transaction that changes the
   state (so a crash cannot lose or double an event); `delivered_at` is set once
   the receiver accepted it. Undelivered rows go out, in order, on the next run.
@@ -64,6 +67,10 @@ create table if not exists outbox (
     delivered_to text
 );
 create index if not exists outbox_undelivered on outbox (delivered_at, event_id);
+create table if not exists acknowledged (
+    dedup_key text primary key,
+    acknowledged_at text not null
+);
 create table if not exists dead_letter (
     event_id integer primary key,
     dedup_key text not null,
@@ -163,8 +170,25 @@ class AlertStore:
             for row in rows
         }
 
+    def acknowledged(self) -> set[str]:
+        """The triggered keys whose acknowledge was queued."""
+        rows = self._connection.execute("select dedup_key from acknowledged").fetchall()
+        return {row[0] for row in rows}
+
+    def queue_acknowledge(
+        self, connection: sqlite3.Connection, record: Triggered, body: dict
+    ) -> None:
+        stamp = now_text()
+        connection.execute(
+            "insert into acknowledged (dedup_key, acknowledged_at) values (?, ?) "
+            "on conflict (dedup_key) do update set acknowledged_at = excluded.acknowledged_at",
+            (record.dedup_key, stamp),
+        )
+        self._queue(connection, record, "acknowledge", body, stamp)
+
     def queue_trigger(self, connection: sqlite3.Connection, record: Triggered, body: dict) -> None:
         stamp = now_text()
+        connection.execute("delete from acknowledged where dedup_key = ?", (record.dedup_key,))
         connection.execute(
             "insert into alert_state (dedup_key, kind, component, owner, severity, status, "
             "triggered_at, resolved_at, details, links) "
@@ -189,6 +213,7 @@ class AlertStore:
 
     def queue_resolve(self, connection: sqlite3.Connection, record: Triggered, body: dict) -> None:
         stamp = now_text()
+        connection.execute("delete from acknowledged where dedup_key = ?", (record.dedup_key,))
         connection.execute(
             "update alert_state set status = 'resolved', resolved_at = ? where dedup_key = ?",
             (stamp, record.dedup_key),

@@ -44,9 +44,12 @@ with windows as (
 ),
 
 open_breaks as (
-    select recon_name, count(*) as open_breaks
+    select
+        recon_name,
+        sum(case when status = 'open' then 1 else 0 end) as open_breaks,
+        sum(case when status = 'waived' then 1 else 0 end) as waived_breaks
     from marts.fct_recon_breaks
-    where status = 'open'
+    where status in ('open', 'waived')
     group by recon_name
 )
 
@@ -54,7 +57,8 @@ select
     windows.recon_name,
     windows.broken_windows,
     coalesce(open_breaks.open_breaks, 0) as open_breaks,
-    windows.pending_records
+    windows.pending_records,
+    coalesce(open_breaks.waived_breaks, 0) as waived_breaks
 from windows
 left join open_breaks on windows.recon_name = open_breaks.recon_name
 """
@@ -95,12 +99,14 @@ def recon_check_specs(manifest: Mapping[str, Any]) -> list[AssetCheckSpec]:
 
 
 def read_break_counts(settings: Settings) -> dict[str, dict[str, int]]:
-    """Per reconciliation: broken windows, open breaks, pending records."""
+    """Per reconciliation: broken windows, open breaks, pending records, and
+    the breaks waived by a decision (not open; docs/decisions.md)."""
     return {
         row["recon_name"]: {
             "broken windows": int(row["broken_windows"] or 0),
             "open breaks": int(row["open_breaks"] or 0),
             "pending records": int(row["pending_records"] or 0),
+            "waived breaks": int(row["waived_breaks"] or 0),
         }
         for row in read_rows(settings, BREAKS_SQL)
     }
@@ -136,7 +142,10 @@ def build_reconciliation_checks(manifest: Mapping[str, Any]):
                 )
                 continue
             # a reconciliation without any record has no window, hence no break
-            found = counts.get(name, {"broken windows": 0, "open breaks": 0, "pending records": 0})
+            found = counts.get(
+                name,
+                {"broken windows": 0, "open breaks": 0, "pending records": 0, "waived breaks": 0},
+            )
             yield AssetCheckResult(
                 check_name=key.name,
                 asset_key=key.asset_key,

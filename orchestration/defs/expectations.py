@@ -33,8 +33,6 @@ from orchestration.expectations.inputs import LandingInput, landing_inputs
 CHECK_NAME = "expectations"
 
 
-
-
 def staged_asset_key(manifest: Mapping[str, Any], item: LandingInput) -> AssetKey:
     """The asset key Dagster gives the landing table's staging model."""
     return translator.get_asset_spec(manifest, item.staged.unique_id, tally_project).key

@@ -61,13 +61,15 @@ def dbt_resource() -> DbtCliResource:
 
 
 class TallyResource(ConfigurableResource):
-    """Where Tally reads landing files and writes the warehouse.
+    """Where Tally reads landing files and decisions and writes the warehouse.
 
     Empty fields fall back to the environment (TALLY_LANDING_DIR,
-    TALLY_DUCKDB_PATH, TALLY_AS_OF, TALLY_TARGET), as for the `tally` command.
+    TALLY_DECISIONS_DIR, TALLY_DUCKDB_PATH, TALLY_AS_OF, TALLY_TARGET), as for
+    the `tally` command.
     """
 
     landing_dir: str = ""
+    decisions_dir: str = ""
     duckdb_path: str = ""
     as_of: str = ""
     target: str = ""
@@ -77,6 +79,7 @@ class TallyResource(ConfigurableResource):
         """The resource of a `tally build` started from the command line."""
         return cls(
             landing_dir=str(settings.landing_dir),
+            decisions_dir=str(settings.decisions_dir),
             duckdb_path=str(settings.duckdb_path),
             as_of=settings.as_of or "",
             target=settings.target,
@@ -85,6 +88,7 @@ class TallyResource(ConfigurableResource):
     def settings(self, as_of: str | None = None) -> Settings:
         return Settings.from_env(
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,
+            decisions_dir=Path(self.decisions_dir) if self.decisions_dir else None,
             duckdb_path=Path(self.duckdb_path) if self.duckdb_path else None,
             as_of=as_of or self.as_of or None,
             target=self.target or None,

@@ -33,6 +33,24 @@ BREAK_COLUMNS = (
     "owner",
     "severity",
     "currency",
+    "decision",
+    "decision_reason",
+    "decided_by",
+    "decided_at",
+)
+
+# the audit trail of decisions on breaks (marts.fct_break_decisions)
+DECISION_COLUMNS = (
+    "recon_name",
+    "record_key",
+    "break_type",
+    "action",
+    "reason",
+    "decided_by",
+    "decided_at",
+    "applied",
+    "not_applied_reason",
+    "source_file",
 )
 
 QUARANTINE_COLUMNS = ("service", "table_name", "source_file", "source_row", "reason", "raw_record")
@@ -93,6 +111,8 @@ class Reconciliation:
     breaks: list[dict[str, Any]] = field(default_factory=list)
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
     last_run: dict[str, Any] | None = None
+    # every decision recorded on its breaks, latest first
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -105,6 +125,10 @@ class Reconciliation:
     @property
     def pending(self) -> list[dict[str, Any]]:
         return [row for row in self.breaks if row["status"] == "pending"]
+
+    @property
+    def waived(self) -> list[dict[str, Any]]:
+        return [row for row in self.breaks if row["status"] == "waived"]
 
 
 @dataclass
@@ -157,6 +181,15 @@ def load(settings: Settings, generated_at: datetime) -> ReportData:
         recons[row["recon_name"]].breaks.append(row)
     for row in rows("select * from marts.fct_break_lifecycle order by recon_name, day"):
         recons[row["recon_name"]].lifecycle.append(row)
+    decisions = optional(
+        "fct_break_decisions",
+        f"select {', '.join(DECISION_COLUMNS)} from marts.fct_break_decisions "
+        "order by decided_at desc, source_file, source_row",
+    )
+    for row in decisions or []:
+        # a decision naming no declared reconciliation is in the mart, not in a section
+        if row["recon_name"] in recons:
+            recons[row["recon_name"]].decisions.append(row)
 
     runs = optional(
         "fct_recon_runs",

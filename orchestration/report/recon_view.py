@@ -21,6 +21,13 @@ from orchestration.report.format import time, window_label
 
 TOP_BREAKS = 20
 LIFECYCLE_DAYS = 14
+TOP_DECISIONS = 50
+ACTION_WORDS = {
+    "waive": "waived",
+    "acknowledge": "acknowledged",
+    "reopen": "reopened",
+    "comment": "commented",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,20 @@ class BreakLine:
     amount_diff: Any
     currency: str | None
     history: str
+    decision: str  # the decision in force: who, when, why ("" when none)
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    """One decision of the audit trail."""
+
+    decided_at: Any
+    decided_by: Any
+    action: str
+    record_key: Any
+    kind: str
+    reason: Any
+    standing: str  # "applied", or why not
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,7 @@ class ReconView:
     registry: dict[str, Any]
     open_count: int
     pending_count: int
+    waived_count: int
     at_risk: str  # per currency, never added across currencies
     window_count: int
     status_counts: dict[str, int]
@@ -56,6 +78,8 @@ class ReconView:
     lifecycle: list[dict[str, Any]]
     largest_breaks: list[BreakLine]
     breaks_csv: Download
+    decision_count: int
+    decisions: list[DecisionLine]
 
 
 def recon_view(recon: Reconciliation, exponents: dict[str, int] | None = None) -> ReconView:
@@ -71,6 +95,7 @@ def recon_view(recon: Reconciliation, exponents: dict[str, int] | None = None) -
         registry=registry,
         open_count=len(open_breaks),
         pending_count=len(recon.pending),
+        waived_count=len(recon.waived),
         at_risk=at_risk(open_breaks, exponents or {}),
         window_count=len(windows),
         status_counts={status: statuses[status] for status in charts.STATUS_WORDS},
@@ -84,6 +109,8 @@ def recon_view(recon: Reconciliation, exponents: dict[str, int] | None = None) -
         breaks_csv=download(
             f"csv-{recon.name}-breaks", f"{recon.name}_breaks.csv", BREAK_COLUMNS, recon.breaks
         ),
+        decision_count=len(recon.decisions),
+        decisions=[_decision_line(recon, row) for row in recon.decisions[:TOP_DECISIONS]],
     )
 
 
@@ -128,6 +155,31 @@ def break_kind(recon: Reconciliation, row: dict[str, Any]) -> str:
     return text
 
 
+def decision_text(row: dict[str, Any]) -> str:
+    """The decision in force on a break: "waived by alice at 2026-11-05 01:00: test payment"."""
+    if not row.get("decision"):
+        return ""
+    return (
+        f"{row['decision']} by {row.get('decided_by')} at {time(row.get('decided_at'))}: "
+        f"{row.get('decision_reason')}"
+    )
+
+
+def _decision_line(recon: Reconciliation, row: dict[str, Any]) -> DecisionLine:
+    named = {"break_type": row.get("break_type"), "side": None, "mismatched_columns": None}
+    return DecisionLine(
+        decided_at=row.get("decided_at"),
+        decided_by=row.get("decided_by"),
+        action=ACTION_WORDS.get(row.get("action") or "", "(unreadable action)"),
+        record_key=row.get("record_key"),
+        kind=break_kind(recon, named) if named["break_type"] else "",
+        reason=row.get("reason"),
+        standing=(
+            "applied" if row.get("applied") else f"not applied: {row.get('not_applied_reason')}"
+        ),
+    )
+
+
 def _aging(recon: Reconciliation) -> list[tuple[str, int]]:
     latest = recon.lifecycle[-1] if recon.lifecycle else {}
     return [(words, int(latest.get(column) or 0)) for column, words in charts.AGE_BUCKETS]
@@ -161,6 +213,7 @@ def _largest_breaks(recon: Reconciliation, label: Callable[[Any], str]) -> list[
                 amount_diff=row["amount_diff"],
                 currency=row.get("currency"),
                 history=history,
+                decision=decision_text(row),
             )
         )
     return lines

@@ -5,8 +5,10 @@ the `load_landing()` hook, in `tally build` and in plain `dbt build` alike,
 lists and judges the landing files with the same Python code as the other
 engines' loaders, then reads exactly the paths it is given:
 
-- `tally_landing_plan(request)`: the plan of one table (JSON in, JSON out);
-  a LandingError comes back as `{"error": message}` for the hook to raise.
+- `tally_landing_plan(request)`: the plan of one table (JSON in, JSON out;
+  `landing` is the folder its files are under, the decisions folder for the
+  `loader: tally_decisions` source); a LandingError comes back as
+  `{"error": message}` for the hook to raise.
   DuckDB's readers expand `* ? [` in a path, and a name holding a backslash
   cannot be matched by its globbing at all, so each file is handed to DuckDB
   as a link with a plain name (`f<n>.csv`, `f<n>.csv.gz`) to the exact file,
@@ -29,6 +31,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from orchestration.warehouse.landing_files import (
+    LOADER,
     TIME_FORMAT,
     LandingError,
     LandingTable,
@@ -57,7 +60,12 @@ def _links_folder() -> Path:
 
 def plan_json(request_text: str) -> str:
     request = json.loads(request_text)
-    table = LandingTable(request["service"], request["table"], tuple(request["columns"]))
+    table = LandingTable(
+        request["service"],
+        request["table"],
+        tuple(request["columns"]),
+        request.get("loader") or LOADER,
+    )
     try:
         plan = plan_table(
             Path(request["landing"]),

@@ -9,6 +9,13 @@ marker row (`_source_row` null) with its size, modification time, md5 and
 module for its plan (orchestration/warehouse/duckdb_landing.py); PostgreSQL
 (postgres_loader.py) and Spark (spark_loader.py) call it from `tally build`.
 
+Decisions on breaks (`tally decide`, docs/decisions.md) are loaded by the same
+rules into `landing.decisions__decisions`: a source with `loader:
+tally_decisions`, whose files lie directly in the decisions folder
+(TALLY_DECISIONS_DIR) rather than under `<landing>/<service>/<table>/`. A
+missing decisions folder holds no decisions; it is not an error, and the
+decisions loaded before stay as they were.
+
 The rules, the same on every engine:
 - A file is a regular file whose name ends in `.csv` or `.csv.gz`, in any
   letter case. Its name is taken literally: engines get exact paths, never
@@ -48,6 +55,8 @@ from typing import Any
 
 SCHEMA = "landing"
 LOADER = "tally"  # the dbt `loader:` of the sources Tally loads from landing files
+# the dbt `loader:` of the decisions source: same rules, files in the decisions folder
+DECISIONS_LOADER = "tally_decisions"
 RACY_SECONDS = 2
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 IGNORED_PREFIXES = (".", "_")
@@ -65,10 +74,17 @@ class LandingTable:
     service: str
     table: str
     columns: tuple[str, ...]
+    # LOADER: files in <landing>/<service>/<table>/; DECISIONS_LOADER: files
+    # directly in the decisions folder, which may be missing
+    loader: str = LOADER
 
     @property
     def name(self) -> str:
         return f"{self.service}__{self.table}"
+
+    @property
+    def in_decisions_folder(self) -> bool:
+        return self.loader == DECISIONS_LOADER
 
 
 @dataclass(frozen=True)
@@ -129,15 +145,22 @@ class TablePlan:
 
 @dataclass(frozen=True)
 class LoadRun:
-    """One build's load: its landing folder, when it started and the settle time."""
+    """One build's load: its landing and decisions folders, when it started and
+    the settle time."""
 
     landing: Path
     started: datetime
     settle_seconds: float = 0
+    decisions: Path | None = None
 
     @classmethod
-    def start(cls, landing: Path) -> LoadRun:
-        return cls(Path(landing), datetime.now(UTC), settle_seconds())
+    def start(cls, landing: Path, decisions: Path | None = None) -> LoadRun:
+        return cls(
+            Path(landing),
+            datetime.now(UTC),
+            settle_seconds(),
+            None if decisions is None else Path(decisions),
+        )
 
     @property
     def loaded_at(self) -> datetime:
@@ -145,8 +168,10 @@ class LoadRun:
         return self.started.replace(tzinfo=None)
 
     def plan(self, table: LandingTable, loaded: Mapping[str, FileVersion]) -> TablePlan:
+        if table.in_decisions_folder and self.decisions is None:
+            raise LandingError(f"No decisions folder given to load {table.service}/{table.table}")
         return plan_table(
-            self.landing,
+            self.decisions if table.in_decisions_folder else self.landing,
             table,
             loaded,
             started_at=self.started,
@@ -157,10 +182,20 @@ class LoadRun:
 def landing_tables(manifest: Any) -> list[LandingTable]:
     """The landing tables: the project's dbt sources whose `loader` is `tally`,
     with their declared columns (the contract) in declaration order."""
+    return _loaded_by(manifest, LOADER)
+
+
+def loaded_tables(manifest: Any) -> list[LandingTable]:
+    """Every table a build loads from files: the landing tables, then the
+    decisions (the sources whose `loader` is `tally_decisions`)."""
+    return _loaded_by(manifest, LOADER) + _loaded_by(manifest, DECISIONS_LOADER)
+
+
+def _loaded_by(manifest: Any, loader: str) -> list[LandingTable]:
     sources = manifest.sources.values() if hasattr(manifest, "sources") else []
     found = []
     for source in sources:
-        if (getattr(source, "loader", None) or "") != LOADER:
+        if (getattr(source, "loader", None) or "") != loader:
             continue
         columns = tuple(name.lower() for name in source.columns)
         if not columns:
@@ -168,7 +203,7 @@ def landing_tables(manifest: Any) -> list[LandingTable]:
                 f"Source {source.source_name}.{source.name} ({source.original_file_path}) "
                 "declares no columns: a landing table lists its contract columns"
             )
-        found.append(LandingTable(source.source_name, source.name, columns))
+        found.append(LandingTable(source.source_name, source.name, columns, loader))
     return sorted(found, key=lambda table: table.name)
 
 
@@ -181,6 +216,8 @@ def plan_table(
     settle_seconds: float = 0,
 ) -> TablePlan:
     """The file versions of `table` to load, given those `loaded` before.
+    `landing` is the folder the table's files are under: the landing folder,
+    or the decisions folder for a table loaded from there.
 
     Raises LandingError naming the entry for a missing folder, a link that
     leaves the landing folder or does not end at a regular file, a FIFO,
@@ -188,17 +225,28 @@ def plan_table(
     """
     plan = TablePlan(table)
     root = Path(os.path.realpath(landing))
-    folder = Path(landing) / table.service / table.table
-    if not folder.is_dir() or folder.is_symlink():
-        raise LandingError(
-            f"Landing folder {folder} is missing: every service exports "
-            "<landing>/<service>/<table>/*.csv (create the folder, even empty, when the service "
-            "exported nothing)"
-        )
+    if table.in_decisions_folder:
+        folder, prefix = Path(landing), ""
+        if not folder.is_dir():
+            if loaded:
+                plan.notes.append(
+                    f"the decisions folder {folder} does not exist: no new decisions "
+                    "(those loaded before stay as they were)"
+                )
+            return plan
+    else:
+        folder = Path(landing) / table.service / table.table
+        prefix = f"{table.service}/{table.table}/"
+        if not folder.is_dir() or folder.is_symlink():
+            raise LandingError(
+                f"Landing folder {folder} is missing: every service exports "
+                "<landing>/<service>/<table>/*.csv (create the folder, even empty, when the "
+                "service exported nothing)"
+            )
     started = (started_at or datetime.now(UTC)).timestamp()
     previous = dict(loaded)
     for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
-        relative = f"{table.service}/{table.table}/{entry.name}"
+        relative = f"{prefix}{entry.name}"
         reason = ignored_reason(entry.name, entry.is_dir(follow_symlinks=False))
         if reason is not None:
             plan.ignored.append(Ignored(relative, reason))

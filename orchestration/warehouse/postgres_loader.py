@@ -52,10 +52,11 @@ def load(
     reset: bool = False,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Loads every new or changed landing file; returns the number of file versions loaded."""
+    """Loads every new or changed file of `tables` (landing files, decisions);
+    returns the number of file versions loaded."""
     import psycopg2
 
-    run = LoadRun.start(settings.landing_dir)
+    run = LoadRun.start(settings.landing_dir, settings.decisions_dir)
     versions = 0
     # the builder's session settings, search_path pinned (settings.py)
     with closing(psycopg2.connect(**settings.postgres.builder_connect_args())) as connection:

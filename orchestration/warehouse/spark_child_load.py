@@ -15,13 +15,13 @@ import sys
 from orchestration.build import BuildError, _landing_loader, dbt_args
 from orchestration.dbt_runner import run_dbt_parse
 from orchestration.settings import Settings
-from orchestration.warehouse.landing_files import LandingError, landing_tables
+from orchestration.warehouse.landing_files import LandingError, loaded_tables
 
 
 def main(argv: list[str]) -> int:
     settings = Settings.from_env()
     try:
-        tables = landing_tables(run_dbt_parse(dbt_args("parse", settings)))
+        tables = loaded_tables(run_dbt_parse(dbt_args("parse", settings)))
         with _landing_loader(settings, echo=lambda line: None) as load:
             count, how = load(tables, "--reset" in argv)
     except (BuildError, LandingError, RuntimeError) as error:

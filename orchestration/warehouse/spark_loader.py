@@ -65,8 +65,9 @@ def load(
     reset: bool = False,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Loads every new or changed landing file; returns the number of file versions loaded."""
-    run = LoadRun.start(settings.landing_dir)
+    """Loads every new or changed file of `tables` (landing files, decisions);
+    returns the number of file versions loaded."""
+    run = LoadRun.start(settings.landing_dir, settings.decisions_dir)
     spark.sql(f"create database if not exists {SCHEMA}")
     versions = 0
     ignored: list[tuple[LandingTable, Ignored]] = []

@@ -6,7 +6,7 @@ with breaks as (
         sum(case when break_type = 'missing_in_right' and status = 'open' then 1 else 0 end) as missing_in_right_count,
         sum(case when break_type = 'missing_in_left' and status = 'open' then 1 else 0 end) as missing_in_left_count,
         sum(case when break_type = 'value_mismatch' and status = 'open' then 1 else 0 end) as mismatch_count,
-        count(distinct case when break_type = 'duplicate_key' and status <> 'resolved' then record_key end) as duplicate_count,
+        count(distinct case when break_type = 'duplicate_key' and status not in ('resolved', 'waived') then record_key end) as duplicate_count,
         sum(case when status = 'pending' then 1 else 0 end) as pending_count
     from {{ ref('fct_recon_breaks') }}
     group by recon_name, window_start

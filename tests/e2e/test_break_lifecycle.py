@@ -7,39 +7,20 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, assert_breaks_follow_the_log, query, write_csv
+from conftest import (
+    HEADERS,
+    assert_breaks_follow_the_log,
+    payment,
+    query,
+    settlement,
+    write_csv,
+)
 
 pytestmark = pytest.mark.slow
 
 DAY1_AS_OF = "2026-11-03T12:00:00Z"  # day 3
 DAY5_AS_OF = "2026-11-05T12:00:00Z"
 LATER_AS_OF = "2026-11-06T12:00:00Z"
-
-
-def payment(payment_id: str, amount: str, created_at: str) -> dict[str, str]:
-    return {
-        "payment_id": payment_id,
-        "user_id": "usr_1",
-        "merchant_id": "mch_1",
-        "channel": "card",
-        "amount": amount,
-        "currency": "USD",
-        "status": "captured",
-        "created_at": created_at,
-        "updated_at": created_at,
-    }
-
-
-def settlement(payment_id: str, amount_minor: str, settled_at: str) -> dict[str, str]:
-    return {
-        "psp_reference": f"psp_{payment_id}",
-        "merchant_reference": payment_id,
-        "amount_minor": amount_minor,
-        "currency": "USD",
-        "status": "SETTLED",
-        "settled_at": settled_at,
-        "batch_id": "B1",
-    }
 
 
 def psp_breaks(database: Path) -> dict[tuple[str, str], tuple]:

@@ -16,7 +16,9 @@ import pytest
 
 from orchestration.warehouse.duckdb_landing import finish_json, plan_json
 from orchestration.warehouse.landing_files import (
+    DECISIONS_LOADER,
     STILL_WRITING,
+    FileVersion,
     LandingError,
     LandingTable,
     plan_table,
@@ -243,3 +245,44 @@ def test_the_duckdb_functions_speak_json_and_return_errors_as_data(tmp_path):
     (table_folder / "b.csv").symlink_to("/etc/hostname")
     refused = json.loads(plan_json(_request(tmp_path)))
     assert "b.csv is a symbolic link" in refused["error"]
+
+
+DECISIONS = LandingTable(
+    "decisions",
+    "decisions",
+    ("recon_name", "record_key", "break_type", "action", "reason", "decided_by", "decided_at"),
+    DECISIONS_LOADER,
+)
+DECISION_HEADER = ",".join(DECISIONS.columns) + "\n"
+
+
+def test_decision_files_lie_in_the_decisions_folder_itself_by_the_same_rules(tmp_path):
+    write(tmp_path / "2026-11-02-alice.csv", DECISION_HEADER + "r,k,value_mismatch,waive,x,a,t\n")
+    write(tmp_path / ".2026-11-03-bob.csv.partial", DECISION_HEADER)
+    (tmp_path / "drafts").mkdir()
+    planned = plan_table(tmp_path, DECISIONS, {})
+    assert [v.relative for v in planned.versions] == ["2026-11-02-alice.csv"]
+    assert [item.relative for item in planned.ignored] == [".2026-11-03-bob.csv.partial", "drafts"]
+    # through the DuckDB function too, when the hook names the decisions loader
+    request = json.loads(_request(tmp_path))
+    request.update(service="decisions", table="decisions", loader=DECISIONS_LOADER)
+    request["columns"] = list(DECISIONS.columns)
+    answer = json.loads(plan_json(json.dumps(request)))
+    assert [v["relative"] for v in answer["versions"]] == ["2026-11-02-alice.csv"]
+    finish_json(json.dumps(answer))
+
+
+def test_a_missing_decisions_folder_holds_no_decisions_and_keeps_those_loaded(tmp_path):
+    missing = tmp_path / "no-decisions-yet"
+    planned = plan_table(missing, DECISIONS, {})
+    assert (planned.versions, planned.ignored, planned.notes) == ([], [], [])
+    loaded = {"a.csv": FileVersion(10, "2026-11-02 10:00:00.000000", "abc", False)}
+    kept = plan_table(missing, DECISIONS, loaded)
+    assert kept.versions == []  # no removal markers: nothing is withdrawn
+    assert kept.notes and "does not exist" in kept.notes[0]
+
+
+def test_a_decision_file_lacking_a_column_is_named_like_a_landing_file(tmp_path):
+    write(tmp_path / "d.csv", "recon_name,record_key,break_type,action,reason\n")
+    with pytest.raises(LandingError, match=r"d\.csv lacks column 'decided_by'"):
+        plan_table(tmp_path, DECISIONS, {})

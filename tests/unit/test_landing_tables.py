@@ -8,7 +8,13 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from orchestration.warehouse.landing_files import LandingError, LandingTable, landing_tables
+from orchestration.warehouse.landing_files import (
+    DECISIONS_LOADER,
+    LandingError,
+    LandingTable,
+    landing_tables,
+    loaded_tables,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -37,6 +43,17 @@ def test_landing_tables_are_the_sources_tally_loads_with_their_columns_in_order(
         LandingTable("accounts", "signups", ("user_id", "country")),
         LandingTable("psp", "settlements", ("psp_reference", "amount_minor")),
     ]
+
+
+def test_the_decisions_are_loaded_by_the_same_rules_but_are_no_landing_table():
+    decisions = _source("decisions", "decisions", ["recon_name", "action"], loader=DECISIONS_LOADER)
+    manifest = _manifest(_source("psp", "settlements", ["psp_reference"]), decisions)
+    assert landing_tables(manifest) == [LandingTable("psp", "settlements", ("psp_reference",))]
+    assert loaded_tables(manifest) == [
+        LandingTable("psp", "settlements", ("psp_reference",)),
+        LandingTable("decisions", "decisions", ("recon_name", "action"), DECISIONS_LOADER),
+    ]
+    assert loaded_tables(manifest)[1].in_decisions_folder
 
 
 def test_a_landing_source_without_columns_is_named():

@@ -44,6 +44,43 @@ def reconciliation(name: str = "payments_psp", hostile: str = HOSTILE) -> Reconc
         _break(f"{FORMULA}-2", "open", "value_mismatch", hostile, Decimal("0.005")),
         _break(f"{hostile}-1", "resolved", "missing_in_right", None, Decimal("7")),
         _break("pay_4", "pending", "missing_in_left", None, None),
+        {
+            **_break("pay_5", "waived", "missing_in_right", None, Decimal("3")),
+            "decision": "waived",
+            "decision_reason": f"test payment {hostile}",
+            "decided_by": hostile,
+            "decided_at": T0,
+        },
+    ]
+    breaks[1].update(
+        decision="acknowledged", decision_reason="PSP ticket 42", decided_by="oncall",
+        decided_at=T0,
+    )  # fmt: skip
+    decisions = [
+        {
+            "recon_name": name,
+            "record_key": "pay_5",
+            "break_type": "missing_in_right",
+            "action": "waive",
+            "reason": f"test payment {hostile}",
+            "decided_by": hostile,
+            "decided_at": T0,
+            "applied": True,
+            "not_applied_reason": None,
+            "source_file": hostile,
+        },
+        {
+            "recon_name": name,
+            "record_key": "pay_9",
+            "break_type": "value_mismatch",
+            "action": "waive",
+            "reason": "typo",
+            "decided_by": "bob",
+            "decided_at": T0,
+            "applied": False,
+            "not_applied_reason": "no such break",
+            "source_file": "b.csv",
+        },
     ]
     lifecycle = [
         {
@@ -77,6 +114,7 @@ def reconciliation(name: str = "payments_psp", hostile: str = HOSTILE) -> Reconc
         breaks,
         lifecycle,
         last_run={"recon_outcome": hostile, "recon_seconds": Decimal("3.25")},
+        decisions=decisions,
     )
 
 
@@ -320,6 +358,20 @@ def test_strip_aging_and_numbers_follow_the_data(page):
     )
     assert "60.5 were expected (owner unowned)" in parsed.text["overview"]
     assert "None" not in "".join(parsed.text.values())
+
+
+def test_decisions_show_who_when_why_and_the_waived_count(page):
+    _, parsed = page
+    text = parsed.text["payments_psp"]
+    assert "1waived" in text and "2 open breaks" in text
+    # the decision in force on an open break, beside it
+    assert "acknowledged by oncall at 2026-11-20 09:30: PSP ticket 42" in text
+    # the trail, applied or not and why
+    assert f"2026-11-20 09:30{HOSTILE}waivedpay_5" in text
+    assert f"test payment {HOSTILE}applied" in text
+    assert "not applied: no such break" in text
+    header = BREAK_COLUMNS[-4:]
+    assert header == ("decision", "decision_reason", "decided_by", "decided_at")
 
 
 def test_sections_whose_marts_are_missing_are_left_out():

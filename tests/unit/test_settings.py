@@ -41,9 +41,13 @@ def test_flags_override_environment(tmp_path):
         "TALLY_LANDING_DIR": str(tmp_path / "from-env"),
         "TALLY_DUCKDB_PATH": str(tmp_path / "env.duckdb"),
         "TALLY_AS_OF": "2026-11-01T00:00:00Z",
+        "TALLY_DECISIONS_DIR": str(tmp_path / "decisions-env"),
     }
     settings = Settings.from_env(env, landing_dir=tmp_path / "from-flag", as_of=None)
     assert settings.landing_dir == (tmp_path / "from-flag").resolve()
+    assert settings.decisions_dir == (tmp_path / "decisions-env").resolve()
+    flagged = Settings.from_env(env, decisions_dir=tmp_path / "decisions-flag")
+    assert flagged.decisions_dir == (tmp_path / "decisions-flag").resolve()
     assert settings.duckdb_path == (tmp_path / "env.duckdb").resolve()
     assert settings.as_of == "2026-11-01T00:00:00Z"
 
@@ -51,6 +55,7 @@ def test_flags_override_environment(tmp_path):
 def test_defaults_are_absolute_paths_under_data():
     settings = Settings.from_env({})
     assert settings.landing_dir == Path("data/landing").resolve()
+    assert settings.decisions_dir == Path("data/decisions").resolve()
     assert settings.duckdb_path == Path("data/tally.duckdb").resolve()
     assert settings.build_duckdb_path.name == "tally.duckdb.build"
 

@@ -2,13 +2,22 @@
 -- breaks opened and resolved that day, breaks still open at the end of the day
 -- by age, and the mean time to resolve of the breaks resolved that day.
 --
--- Each break is open over [first_seen_at, resolved_at) and in an age band over
+-- Each break is open over [first_seen_at, closed_at) - closed when resolved, or
+-- when waived (at its first sighting for a waiver taken before it; a waived
+-- break is not resolved until the data says so) - and in an age band over
 -- [first_seen_at + low, first_seen_at + high) within that: an interval it enters
 -- and leaves once. A day's counts at its end (measured_at) are the intervals
 -- entered minus those left by then, running sums over the days, so the cost
 -- follows breaks + days (comparing every break with every day grew with both).
 with breaks as (
-    select * from {{ ref('fct_recon_breaks') }}
+    select
+        *,
+        case
+            when decision = 'waived' and decided_at > first_seen_at then decided_at
+            when decision = 'waived' then first_seen_at
+            else resolved_at
+        end as closed_at
+    from {{ ref('fct_recon_breaks') }}
     where status <> 'pending'
 ),
 
@@ -56,11 +65,11 @@ intervals as (
         bands.band,
         {{ dbt.dateadd('hour', 'bands.low_hours', 'breaks.first_seen_at') }} as entered_at,
         case
-            when bands.high_hours is null then breaks.resolved_at
-            when breaks.resolved_at is null
-                or breaks.resolved_at > {{ dbt.dateadd('hour', 'bands.high_hours', 'breaks.first_seen_at') }}
+            when bands.high_hours is null then breaks.closed_at
+            when breaks.closed_at is null
+                or breaks.closed_at > {{ dbt.dateadd('hour', 'bands.high_hours', 'breaks.first_seen_at') }}
                 then {{ dbt.dateadd('hour', 'bands.high_hours', 'breaks.first_seen_at') }}
-            else breaks.resolved_at
+            else breaks.closed_at
         end as left_at
     from breaks
     cross join bands
