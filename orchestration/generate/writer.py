@@ -57,6 +57,8 @@ def _format(kind: str, value: object, offset: tuple[str, tzinfo]) -> str:
         return iso_with_offset(value, UTC_Z)
     if kind == "epoch_ms":
         return str(epoch_ms(value))
+    if kind == "date":
+        return value.isoformat()
     return str(value)
 
 
