@@ -74,6 +74,7 @@ select
     summary.missing_in_left_count,
     summary.mismatch_count,
     summary.duplicate_count,
+    summary.ambiguous_count,
     summary.left_amount,
     summary.right_amount,
     summary.amount_diff,
@@ -104,7 +105,7 @@ order by amounts.currency
 WINDOW_SQL = """
 select recon_name, window_start, window_end, window_status, left_count, right_count,
     matched_count, pending_count, missing_in_right_count, missing_in_left_count,
-    mismatch_count, duplicate_count, left_amount, right_amount, amount_diff
+    mismatch_count, duplicate_count, ambiguous_count, left_amount, right_amount, amount_diff
 from marts.fct_recon_window_summary
 where recon_name = ? and window_start = ?
 """
@@ -210,6 +211,7 @@ def window_details(
         "missing_in_left_count",
         "mismatch_count",
         "duplicate_count",
+        "ambiguous_count",
         "left_amount",
         "right_amount",
         "amount_diff",
@@ -222,6 +224,7 @@ def window_details(
             "missing_in_left_count",
             "mismatch_count",
             "duplicate_count",
+            "ambiguous_count",
         )
     )
     if amounts is not None:
@@ -283,6 +286,7 @@ def _window_alert(
             ("missing in left", "missing_in_left_count"),
             ("mismatched", "mismatch_count"),
             ("duplicate keys", "duplicate_count"),
+            ("ambiguous", "ambiguous_count"),
         )
         if int(row.get(column) or 0)
     )

@@ -228,6 +228,7 @@ def write_marts(database: Path, windows: dict[str, str]) -> None:
             "left_count integer, right_count integer, matched_count integer, "
             "pending_count integer, missing_in_right_count integer, "
             "missing_in_left_count integer, mismatch_count integer, duplicate_count integer, "
+            "ambiguous_count integer, "
             "left_amount decimal(18, 2), right_amount decimal(18, 2), amount_diff decimal(18, 2))"
         )
         connection.execute(
@@ -242,7 +243,7 @@ def write_marts(database: Path, windows: dict[str, str]) -> None:
             missing = 1 if status == "breaks" else 0
             connection.execute(
                 "insert into marts.fct_recon_window_summary values "
-                "(?, ?, ?, ?, 2, 2 - ?, 2 - ?, 0, ?, 0, 0, 0, 10.00, 10.00 - 5 * ?, -5 * ?)",
+                "(?, ?, ?, ?, 2, 2 - ?, 2 - ?, 0, ?, 0, 0, 0, 0, 10.00, 10.00 - 5 * ?, -5 * ?)",
                 [name, WINDOW, WINDOW.replace(hour=1), status, *[missing] * 5],
             )
             connection.execute(

@@ -16,6 +16,7 @@ select
     resolved_at,
     owner,
     severity,
-    currency
+    currency,
+    candidate_keys
 from {{ ref('int_recon__break_occurrences') }}
 where not _marker
