@@ -8,6 +8,8 @@ gateway attempts, and for the ledger and processings
 <out>/_expected/ledger_violations.csv (every ledger invariant violation),
 ledger_slow_days.csv (days whose ledger lag is slow) and
 processing_consistency.csv (every processing's status and missing services),
+for the money trail <out>/_expected/payment_trail.csv (every captured or refunded
+payment's trail status, broken leg, batch and payout),
 and <out>/_tally_generated.json, the list of files written (orchestration/owned_files.py).
 """
 
@@ -28,6 +30,8 @@ from .channel_incidents import place_channel_incidents
 from .customer_ledger import place_customer_ledger
 from .inject import Break, Injector
 from .model import Period, Record, World
+from .money_truth import money_truth
+from .payouts import place_payouts
 from .processing_checks import place_processing_checks
 from .schema import (
     REDELIVERED_DAY,
@@ -44,12 +48,20 @@ GENERATED_MARKER = "_tally_generated.json"
 # Enough days for day 0, the injection window (days 1 .. days-4) and three quiet days.
 MIN_DAYS = 6
 EXPECTED_DIR = "_expected"
-BREAKS_HEADER = ("recon_name", "record_key", "break_type", "side", "mismatched_columns")
+BREAKS_HEADER = (
+    "recon_name",
+    "record_key",
+    "break_type",
+    "side",
+    "mismatched_columns",
+    "candidate_keys",  # group matching: an ambiguous_match's candidates
+)
 QUARANTINE_HEADER = ("service", "table_name", "source_file", "source_row", "column")
 CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", "kind")
 LEDGER_VIOLATIONS_HEADER = ("invariant", "movement_id", "account", "currency", "detected_at")
 LEDGER_SLOW_DAYS_HEADER = ("day",)
 PROCESSING_HEADER = ("processing_id", "status", "missing")
+TRAIL_HEADER = ("payment_id", "trail_status", "broken_leg", "batch_id", "payout_id")
 
 Quarantined = tuple[str, str, str, int, str]
 
@@ -81,7 +93,13 @@ def generate(
     channel_incidents = place_channel_incidents(world, period, seed, say)
     violations, movements, slow_days = place_customer_ledger(world, period, seed, say)
     statuses, processing_breaks = place_processing_checks(world, period, seed, say)
-    breaks = sorted(breaks + processing_breaks + _ledger_breaks(movements))
+    place_payouts(world, period, seed, say)  # from the finished settlements
+    psp_breaks = {key for recon, key, *_ in breaks if recon == "payments_psp"}
+    money_breaks, trail = money_truth(world, period, psp_breaks)
+    breaks = sorted(
+        [(*row, "") for row in breaks + processing_breaks + _ledger_breaks(movements)]
+        + money_breaks
+    )
     manifest = {"seed": seed, "start": start.isoformat(), "days": days}
 
     def write(folder: Path) -> None:
@@ -106,6 +124,7 @@ def generate(
         _write_rows(
             folder / EXPECTED_DIR / "processing_consistency.csv", PROCESSING_HEADER, statuses
         )
+        _write_rows(folder / EXPECTED_DIR / "payment_trail.csv", TRAIL_HEADER, trail)
         say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
 
     rewrite_owned(out, GENERATED_MARKER, "tally generate", write, only_own=True)
@@ -199,7 +218,7 @@ def _relative(table: str, label: str) -> str:
 
 
 def _write_expected(
-    folder: Path, breaks: list[Break], quarantine: list[Quarantined], manifest: dict
+    folder: Path, breaks: list[tuple[str, ...]], quarantine: list[Quarantined], manifest: dict
 ) -> None:
     write_csv(
         folder / "breaks.csv",
