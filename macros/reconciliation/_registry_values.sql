@@ -16,7 +16,8 @@
     {%- if group is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set words = ['rows grouped by ' ~ side.key] -%}
+    {%- set by = ('the key found in ' ~ side.extract['from'] ~ ', else ' ~ side.key) if side.get('extract') else side.key -%}
+    {%- set words = ['rows grouped by ' ~ by] -%}
     {%- if group.get('member_key') %}{% do words.append('members ' ~ group.member_key) %}{% endif -%}
     {%- if group.get('sign') %}{% do words.append('negative when ' ~ group.sign.column ~ ' is ' ~ (group.sign.negative | join(' or '))) %}{% endif -%}
     {{ return(words | join('; ')) }}
