@@ -150,7 +150,8 @@ def query(database: Path, sql: str) -> list[tuple]:
 
 BREAK_COLUMNS = (
     "recon_name, window_start, record_key, break_type, side, mismatched_columns, left_amount, "
-    "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity"
+    "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity, "
+    "candidate_keys"
 )
 
 
@@ -173,7 +174,7 @@ def breaks_from_the_log(database: Path, as_of: str) -> Counter:
     columns = [
         "observed_at", "recon_name", "record_key", "break_type", "side", "window_start",
         "mismatched_columns", "left_amount", "right_amount", "amount_diff", "status", "owner",
-        "severity",
+        "severity", "candidate_keys",
     ]  # fmt: skip
     for values in query(
         database, f"select {', '.join(columns)} from history.hist_recon_break_observations"
@@ -203,7 +204,7 @@ def breaks_from_the_log(database: Path, as_of: str) -> Counter:
                     latest["left_amount"], latest["right_amount"], latest["amount_diff"],
                     "resolved" if resolved_at else latest["status"],
                     builds[run[0][0]], builds[last_build], resolved_at,
-                    latest["owner"], latest["severity"],
+                    latest["owner"], latest["severity"], latest["candidate_keys"],
                 )
             ] += 1  # fmt: skip
     return expected
