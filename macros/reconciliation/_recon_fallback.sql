@@ -57,7 +57,7 @@ left_candidates as (
     select
         left_key,
         count(*) as candidate_count,
-        {{ dbt.listagg('right_key', "'|'", 'order by right_key') }} as candidate_keys
+        {{ tally.sorted_key_list('right_key') }} as candidate_keys
     from fallback_candidates
     group by left_key
 ),
@@ -66,7 +66,7 @@ right_candidates as (
     select
         right_key,
         count(*) as candidate_count,
-        {{ dbt.listagg('left_key', "'|'", 'order by left_key') }} as candidate_keys
+        {{ tally.sorted_key_list('left_key') }} as candidate_keys
     from fallback_candidates
     group by right_key
 ),

@@ -15,7 +15,7 @@
         cast(1 as bigint) as record_count,
         count(*) as member_count,
         {%- if side.group.get('member_key') %}
-        {{ dbt.listagg('member_key', "'|'", 'order by member_key') }} as member_keys,
+        {{ tally.sorted_key_list('member_key') }} as member_keys,
         {%- else %}
         cast(null as {{ dbt.type_string() }}) as member_keys,
         {%- endif %}
