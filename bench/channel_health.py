@@ -35,6 +35,9 @@ from pathlib import Path
 import duckdb
 import machine_info
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from orchestration.contract import headers  # noqa: E402
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_DIR / "bench" / "results" / "channel_health.json"
 DAY = "2026-11-01"
@@ -233,8 +236,12 @@ class Dbt:
     def __init__(self, database: Path, work: Path) -> None:
         from dbt.cli.main import dbtRunner
 
+        # every landing table exports nothing: the models read staged tables
         landing = work / "landing"
-        landing.mkdir(exist_ok=True)
+        for table, header in headers().items():
+            (landing / table).mkdir(parents=True, exist_ok=True)
+            with (landing / table / "empty.csv").open("w", newline="") as handle:
+                csv.writer(handle).writerow(header)
         os.environ.update(
             {
                 "DBT_PROFILES_DIR": str(PROJECT_DIR),

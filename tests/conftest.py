@@ -186,6 +186,7 @@ def create_alert_marts(connection) -> None:
         "left_count integer, right_count integer, matched_count integer, "
         "pending_count integer, missing_in_right_count integer, "
         "missing_in_left_count integer, mismatch_count integer, duplicate_count integer, "
+        "ambiguous_count integer, "
         "left_amount decimal(18, 2), right_amount decimal(18, 2), amount_diff decimal(18, 2))"
     )
     connection.execute(
@@ -199,7 +200,8 @@ def create_alert_marts(connection) -> None:
 
 BREAK_COLUMNS = (
     "recon_name, window_start, record_key, break_type, side, mismatched_columns, left_amount, "
-    "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity"
+    "right_amount, amount_diff, status, first_seen_at, last_seen_at, resolved_at, owner, severity, "
+    "candidate_keys"
 )
 
 
@@ -222,7 +224,7 @@ def breaks_from_the_log(database: Path, as_of: str) -> Counter:
     columns = [
         "observed_at", "recon_name", "record_key", "break_type", "side", "window_start",
         "mismatched_columns", "left_amount", "right_amount", "amount_diff", "status", "owner",
-        "severity",
+        "severity", "candidate_keys",
     ]  # fmt: skip
     for values in query(
         database, f"select {', '.join(columns)} from history.hist_recon_break_observations"
@@ -252,7 +254,7 @@ def breaks_from_the_log(database: Path, as_of: str) -> Counter:
                     latest["left_amount"], latest["right_amount"], latest["amount_diff"],
                     "resolved" if resolved_at else latest["status"],
                     builds[run[0][0]], builds[last_build], resolved_at,
-                    latest["owner"], latest["severity"],
+                    latest["owner"], latest["severity"], latest["candidate_keys"],
                 )
             ] += 1  # fmt: skip
     return expected

@@ -10,9 +10,11 @@
         ('promo', 'credits'),
         ('payments', 'payments'),
         ('psp', 'settlements'),
+        ('psp', 'payouts'),
         ('ledger', 'postings'),
         ('gateway', 'attempts'),
         ('processing', 'processings'),
         ('processing', 'reports'),
+        ('bank', 'statement_lines'),
     ]) }}
 {%- endmacro %}

@@ -12,7 +12,7 @@
         {%- for name, column in node.columns.items() -%}
             {%- set spec = ((column.meta or {}).get('tally') or {}).copy() -%}
             {%- if not spec.get('type') -%}
-                {{ exceptions.raise_compiler_error("Landing column " ~ service ~ "." ~ table ~ "." ~ name ~ " declares no meta.tally.type (key, text, upper_text, currency, decimal, minor_amount, iso_timestamp, epoch_ms, status) in models/staging/" ~ service ~ "/_" ~ service ~ "__sources.yml") }}
+                {{ exceptions.raise_compiler_error("Landing column " ~ service ~ "." ~ table ~ "." ~ name ~ " declares no meta.tally.type (key, text, upper_text, currency, decimal, minor_amount, iso_timestamp, date, epoch_ms, status) in models/staging/" ~ service ~ "/_" ~ service ~ "__sources.yml") }}
             {%- endif -%}
             {%- do spec.update({'name': name}) -%}
             {%- do found.append(spec) -%}

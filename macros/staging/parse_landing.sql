@@ -13,6 +13,7 @@
       minor_amount   integer minor units; `currency` names the currency column and
                      `as_amount` the decimal column to derive with its exponent
       iso_timestamp  ISO 8601 with offset -> UTC timestamp
+      date           ISO 8601 calendar date YYYY-MM-DD -> date
       epoch_ms       epoch milliseconds -> UTC timestamp
       status         word from the `status_vocabulary` seed (`vocabulary` names the list)
     Every non-key column is required unless `required: false`.
@@ -144,6 +145,8 @@ from judged
         end
     {%- elif column.type == 'iso_timestamp' -%}
         {{ tally.parse_iso_timestamp(trimmed) }}
+    {%- elif column.type == 'date' -%}
+        {{ tally.parse_iso_date(trimmed) }}
     {%- elif column.type == 'epoch_ms' -%}
         {{ tally.parse_epoch_ms(trimmed) }}
     {%- elif column.type == 'status' -%}
@@ -187,6 +190,7 @@ from judged
         'decimal': "not a decimal number (major units, '.' separator, at most 4 decimals)",
         'minor_amount': 'not an integer number of minor units',
         'iso_timestamp': 'not an ISO 8601 timestamp with UTC offset',
+        'date': 'not a date (YYYY-MM-DD)',
         'epoch_ms': 'not epoch milliseconds',
         'status': 'unknown ' ~ (column.get('vocabulary', '') | replace('_', ' ')) ~ ' word',
     } -%}

@@ -29,7 +29,8 @@ breaks as (
         outcomes.status,
         outcomes.owner,
         outcomes.severity,
-        outcomes.currency
+        outcomes.currency,
+        outcomes.candidate_keys
     from outcomes
     left join sides
         on outcomes.outcome = 'duplicate_key'
@@ -53,5 +54,6 @@ select
     status,
     owner,
     severity,
-    currency
+    currency,
+    candidate_keys
 from breaks

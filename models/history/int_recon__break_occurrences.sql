@@ -56,6 +56,7 @@ occurrences as (
         case when observed.recon_name is null then running.owner else observed.owner end as owner,
         case when observed.recon_name is null then running.severity else observed.severity end as severity,
         case when observed.recon_name is null then running.currency else observed.currency end as currency,
+        case when observed.recon_name is null then running.candidate_keys else observed.candidate_keys end as candidate_keys,
         case
             when running.was_open = 1 or observed.status = 'open' then 1
             else 0
@@ -132,6 +133,7 @@ occurrences as (
         numbered.owner,
         numbered.severity,
         numbered.currency,
+        numbered.candidate_keys,
         spans.was_open
     from numbered
     inner join spans
@@ -174,6 +176,7 @@ marked as (
         cast(null as {{ dbt.type_string() }}) as owner,
         cast(null as {{ dbt.type_string() }}) as severity,
         cast(null as {{ dbt.type_string() }}) as currency,
+        cast(null as {{ dbt.type_string() }}) as candidate_keys,
         0 as was_open,
         false as _tombstone
     {%- if rebuild %}
@@ -184,7 +187,7 @@ marked as (
     select
         recon_name, record_key, break_type, side, _side_key, window_start,
         mismatched_columns, left_amount, right_amount, amount_diff, status,
-        first_seen_at, last_seen_at, resolved_at, owner, severity, currency, was_open,
+        first_seen_at, last_seen_at, resolved_at, owner, severity, currency, candidate_keys, was_open,
         true as _tombstone
     from {{ this }}
     {%- endif %}

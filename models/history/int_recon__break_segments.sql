@@ -202,6 +202,7 @@ ended_segments as (
         observations.owner,
         observations.severity,
         observations.currency,
+        observations.candidate_keys,
         ended.occurrence_first_seen_at,
         ended.segment_ends_at
     from ended
@@ -230,6 +231,7 @@ last_segments as (
         occurrences.owner,
         occurrences.severity,
         occurrences.currency,
+        occurrences.candidate_keys,
         occurrences.first_seen_at as occurrence_first_seen_at,
         cast(null as {{ dbt.type_timestamp() }}) as segment_ends_at
     from occurrences

@@ -60,7 +60,9 @@ select
     case when violated_movements.invariants is null then null else 'open' end as status,
     {{ tally.sql_string(spec.owner) }} as owner,
     {{ tally.sql_string(spec.severity) }} as severity,
-    movements.currency
+    movements.currency,
+    case when violated_movements.invariants is null then 'key' end as matched_by,
+    {{ tally._no_group_matching_columns() }}
 from movements
 left join violated_movements
     on movements.movement_id = violated_movements.movement_id

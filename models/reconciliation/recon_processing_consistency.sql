@@ -106,5 +106,7 @@ select
     status,
     {{ tally.sql_string(spec.owner) }} as owner,
     {{ tally.sql_string(spec.severity) }} as severity,
-    cast(null as {{ dbt.type_string() }}) as currency
+    cast(null as {{ dbt.type_string() }}) as currency,
+    case when outcome = 'matched' then 'key' end as matched_by,
+    {{ tally._no_group_matching_columns() }}
 from outcomes

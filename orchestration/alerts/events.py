@@ -81,6 +81,7 @@ select
     summary.missing_in_left_count,
     summary.mismatch_count,
     summary.duplicate_count,
+    summary.ambiguous_count,
     summary.left_amount,
     summary.right_amount,
     summary.amount_diff,
@@ -111,7 +112,7 @@ order by amounts.currency
 WINDOW_SQL = """
 select recon_name, window_start, window_end, window_status, left_count, right_count,
     matched_count, pending_count, missing_in_right_count, missing_in_left_count,
-    mismatch_count, duplicate_count, left_amount, right_amount, amount_diff
+    mismatch_count, duplicate_count, ambiguous_count, left_amount, right_amount, amount_diff
 from marts.fct_recon_window_summary
 where recon_name = ? and window_start = ?
 """
@@ -242,6 +243,7 @@ def window_details(
         "missing_in_left_count",
         "mismatch_count",
         "duplicate_count",
+        "ambiguous_count",
         "left_amount",
         "right_amount",
         "amount_diff",
@@ -254,6 +256,7 @@ def window_details(
             "missing_in_left_count",
             "mismatch_count",
             "duplicate_count",
+            "ambiguous_count",
         )
     )
     if amounts is not None:
@@ -315,6 +318,7 @@ def _window_alert(
             ("missing in left", "missing_in_left_count"),
             ("mismatched", "mismatch_count"),
             ("duplicate keys", "duplicate_count"),
+            ("ambiguous", "ambiguous_count"),
         )
         if int(row.get(column) or 0)
     )

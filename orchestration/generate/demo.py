@@ -9,6 +9,8 @@ gateway attempts, and for the ledger and processings
 ledger_slow_days.csv (days whose ledger lag is slow) and
 processing_consistency.csv (every processing's status and missing services),
 <out>/_expected/volume_drops.csv, the volume drop placed in the gateway attempts,
+for the money trail <out>/_expected/payment_trail.csv (every captured or refunded
+payment's trail status, broken leg, batch and payout),
 and <out>/_tally_generated.json, the list of files written (orchestration/owned_files.py).
 """
 
@@ -29,6 +31,8 @@ from .channel_incidents import place_channel_incidents
 from .customer_ledger import place_customer_ledger
 from .inject import Break, Injector
 from .model import Period, Record, World
+from .money_truth import money_truth
+from .payouts import place_payouts
 from .processing_checks import place_processing_checks
 from .schema import (
     REDELIVERED_DAY,
@@ -46,13 +50,21 @@ GENERATED_MARKER = "_tally_generated.json"
 # Enough days for day 0, the injection window (days 1 .. days-4) and three quiet days.
 MIN_DAYS = 6
 EXPECTED_DIR = "_expected"
-BREAKS_HEADER = ("recon_name", "record_key", "break_type", "side", "mismatched_columns")
+BREAKS_HEADER = (
+    "recon_name",
+    "record_key",
+    "break_type",
+    "side",
+    "mismatched_columns",
+    "candidate_keys",  # group matching: an ambiguous_match's candidates
+)
 QUARANTINE_HEADER = ("service", "table_name", "source_file", "source_row", "column")
 CHANNEL_INCIDENTS_HEADER = ("channel", "merchant_id", "started_at", "ended_at", "kind")
 LEDGER_VIOLATIONS_HEADER = ("invariant", "movement_id", "account", "currency", "detected_at")
 LEDGER_SLOW_DAYS_HEADER = ("day",)
 PROCESSING_HEADER = ("processing_id", "status", "missing")
 VOLUME_DROPS_HEADER = ("service", "table_name", "started_at", "ended_at")
+TRAIL_HEADER = ("payment_id", "trail_status", "broken_leg", "batch_id", "payout_id")
 
 Quarantined = tuple[str, str, str, int, str]
 
@@ -86,7 +98,13 @@ def generate(
     quiet_echoes(world, period, seed, drop, say)
     violations, movements, slow_days = place_customer_ledger(world, period, seed, say)
     statuses, processing_breaks = place_processing_checks(world, period, seed, say)
-    breaks = sorted(breaks + processing_breaks + _ledger_breaks(movements))
+    place_payouts(world, period, seed, say)  # from the finished settlements
+    psp_breaks = {key for recon, key, *_ in breaks if recon == "payments_psp"}
+    money_breaks, trail = money_truth(world, period, psp_breaks)
+    breaks = sorted(
+        [(*row, "") for row in breaks + processing_breaks + _ledger_breaks(movements)]
+        + money_breaks
+    )
     manifest = {"seed": seed, "start": start.isoformat(), "days": days}
 
     def write(folder: Path) -> None:
@@ -116,6 +134,7 @@ def generate(
             VOLUME_DROPS_HEADER,
             [drop.truth()] if drop else [],
         )
+        _write_rows(folder / EXPECTED_DIR / "payment_trail.csv", TRAIL_HEADER, trail)
         say(f"wrote {files} files, {len(breaks)} expected breaks, {len(quarantine)} bad rows")
 
     rewrite_owned(out, GENERATED_MARKER, "tally generate", write, only_own=True)
@@ -209,7 +228,7 @@ def _relative(table: str, label: str) -> str:
 
 
 def _write_expected(
-    folder: Path, breaks: list[Break], quarantine: list[Quarantined], manifest: dict
+    folder: Path, breaks: list[tuple[str, ...]], quarantine: list[Quarantined], manifest: dict
 ) -> None:
     write_csv(
         folder / "breaks.csv",

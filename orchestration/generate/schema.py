@@ -13,6 +13,7 @@ from orchestration.contract import landing_contract
 #   ts       ISO 8601 with a UTC offset (seconds)
 #   ts_ms    ISO 8601 with a UTC offset (milliseconds)
 #   ts_utc   ISO 8601 in UTC with 'Z' (seconds)
+#   date     ISO 8601 calendar date (YYYY-MM-DD)
 #   epoch_ms integer epoch milliseconds
 # The tables and their columns are the landing contract's (the sources YAML);
 # a column is rendered by its declared type, except where a demo service writes
@@ -27,6 +28,7 @@ KIND_OF_TYPE = {
     "decimal": "money",
     "minor_amount": "int",
     "iso_timestamp": "ts",
+    "date": "date",
     "epoch_ms": "epoch_ms",
     "status": "status",
 }
@@ -35,6 +37,7 @@ RENDERED_AS = {
     ("payments/payments", "merchant_id"): "text",
     ("payments/payments", "channel"): "text",
     ("psp/settlements", "settled_at"): "ts_utc",
+    ("psp/settlements", "batch_id"): "text",
     ("ledger/postings", "posting_id"): "text",
     ("ledger/postings", "movement_id"): "text",
     ("ledger/postings", "account"): "text",
@@ -51,7 +54,9 @@ RENDERED_AS = {
 
 # The demo world is made and written in the order things happen to a user (sign
 # up, wallet, credit, payment, settlement, ledger, gateway, processing): the
-# random draws follow it, so the same seed gives the same files.
+# random draws follow it, so the same seed gives the same files. The money
+# trail's payouts and bank lines come last: they are made from the finished
+# settlements, with random draws of their own, so adding them changed no other file.
 WORLD_ORDER = (
     "accounts/signups",
     "wallet/wallets",
@@ -62,6 +67,8 @@ WORLD_ORDER = (
     "gateway/attempts",
     "processing/processings",
     "processing/reports",
+    "psp/payouts",
+    "bank/statement_lines",
 )
 
 

@@ -57,6 +57,8 @@ def _format(kind: str, value: object, offset: tuple[str, tzinfo]) -> str:
         return iso_with_offset(value, UTC_Z)
     if kind == "epoch_ms":
         return str(epoch_ms(value))
+    if kind == "date":
+        return value.isoformat()
     return str(value)
 
 
@@ -77,8 +79,8 @@ def major_units(minor: int, currency: str) -> str:
     exponent = EXPONENT.get(currency, 2)
     if exponent == 0:
         return str(minor)
-    units, cents = divmod(minor, 10**exponent)
-    return f"{units}.{cents:0{exponent}d}"
+    units, cents = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{units}.{cents:0{exponent}d}"
 
 
 def noisy_key(key: str, rng: random.Random) -> str:

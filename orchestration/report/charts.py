@@ -22,6 +22,14 @@ AGE_BUCKETS = (
     ("open_over_7_days", "over 7 days"),
 )
 UNKNOWN_COLOUR = "#9e9e9e"
+PASSED_COLOUR = STATUS_COLOURS["balanced"]
+WAITING_COLOUR = STATUS_COLOURS["pending"]
+STOPPED_COLOUR = STATUS_COLOURS["breaks"]
+FUNNEL_LEGEND = (
+    (PASSED_COLOUR, "got through"),
+    (WAITING_COLOUR, "waiting"),
+    (STOPPED_COLOUR, "stopped (a break)"),
+)
 STRIP_WIDTH, STRIP_HEIGHT = 1000, 28
 BAR_HEIGHT, BAR_GAP, BAR_LENGTH, LABEL_WIDTH = 22, 8, 320, 110
 
@@ -97,3 +105,57 @@ def aging_chart(buckets: Sequence[tuple[str, int]]) -> AgingChart:
             for index, (label, count) in enumerate(buckets)
         ]
     )
+
+
+@dataclass(frozen=True)
+class FunnelSegment:
+    """Part of a leg's bar: the payments that passed it, wait at it or stopped at it."""
+
+    kind: str  # passed | waiting | stopped
+    count: int
+    x: float
+    length: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    label: str
+    y: int
+    segments: list[FunnelSegment]
+
+
+@dataclass(frozen=True)
+class TrailFunnel:
+    rows: list[FunnelRow]
+    legend: tuple[tuple[str, str], ...] = FUNNEL_LEGEND
+    bar_height: int = BAR_HEIGHT
+    label_width: int = 170
+    width: int = 170 + BAR_LENGTH * 2 + 20
+
+    @property
+    def height(self) -> int:
+        return len(self.rows) * (BAR_HEIGHT + BAR_GAP)
+
+
+def trail_funnel(legs: Sequence[tuple[str, int, int, int]]) -> TrailFunnel:
+    """Where the money stops: per leg (words, payments that reached it, waiting
+    there, stopped there), one bar as long as the payments that reached the leg,
+    split into those that passed it, wait at it and stopped at it."""
+    top = max([reached for _, reached, _, _ in legs] + [1])
+    scale = BAR_LENGTH * 2 / top
+    rows = []
+    for index, (words, reached, waiting, stopped) in enumerate(legs):
+        parts = (
+            ("passed", reached - waiting - stopped, PASSED_COLOUR, words),
+            ("waiting", waiting, WAITING_COLOUR, "waiting within the grace period"),
+            ("stopped", stopped, STOPPED_COLOUR, "stopped here (broken)"),
+        )
+        segments, x = [], 0.0
+        for kind, count, fill, what in parts:
+            length = count * scale
+            segments.append(FunnelSegment(kind, count, x, length, fill, f"{count:,} {what}"))
+            x += length
+        rows.append(FunnelRow(words, index * (BAR_HEIGHT + BAR_GAP), segments))
+    return TrailFunnel(rows)

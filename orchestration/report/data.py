@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestration import money
+from orchestration.report.trail_view import TRAIL_COLUMNS
 from orchestration.settings import Settings
 from orchestration.volume import read_episodes
 from orchestration.warehouse import marts
@@ -33,6 +34,7 @@ BREAK_COLUMNS = (
     "owner",
     "severity",
     "currency",
+    "candidate_keys",
     "decision",
     "decision_reason",
     "decided_by",
@@ -145,6 +147,9 @@ class ReportData:
     lag_days: list[dict[str, Any]] | None = None
     processing: list[dict[str, Any]] | None = None
     incidents: list[dict[str, Any]] | None = None
+    # the money trail: fct_payment_trail_daily, and the trails not complete
+    trail_daily: list[dict[str, Any]] | None = None
+    trail_stopped: list[dict[str, Any]] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     freshness: list[dict[str, Any]] = field(default_factory=list)
     # the drops of marts.fct_source_volume (orchestration/volume.py), ongoing ones first
@@ -231,6 +236,17 @@ def load(settings: Settings, generated_at: datetime) -> ReportData:
             "fct_channel_incidents",
             f"select {', '.join(INCIDENT_COLUMNS)} from marts.fct_channel_incidents "
             "order by started_at, channel, merchant_id",
+        ),
+        trail_daily=optional(
+            "fct_payment_trail_daily",
+            "select day, currency, trail_status, leg, payment_count, payment_amount "
+            "from marts.fct_payment_trail_daily order by day, currency, trail_status, leg",
+        ),
+        trail_stopped=optional(
+            "fct_payment_trail",
+            f"select {', '.join(TRAIL_COLUMNS)} from marts.fct_payment_trail "
+            "where trail_status <> 'complete' order by trail_status, broken_leg, pending_leg, "
+            "created_at, payment_id",
         ),
         runs=_distinct_runs(runs),
         freshness=optional(

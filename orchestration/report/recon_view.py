@@ -148,6 +148,8 @@ def break_kind(recon: Reconciliation, row: dict[str, Any]) -> str:
     elif kind == "duplicate_key":
         side = {"left": left, "right": right}.get(row["side"], "one side")
         text = f"more than once in {side}"
+    elif kind == "ambiguous_match":
+        text = "several records could be its partner"
     else:
         text = str(kind)
     if row["mismatched_columns"]:
@@ -207,7 +209,12 @@ def _largest_breaks(recon: Reconciliation, label: Callable[[Any], str]) -> list[
             BreakLine(
                 period=label(row["window_start"]),
                 record_key=row["record_key"],
-                kind=break_kind(recon, row),
+                kind=break_kind(recon, row)
+                + (
+                    f": {row['candidate_keys'].replace('|', ', ')}"
+                    if row.get("candidate_keys")
+                    else ""
+                ),
                 left_amount=row["left_amount"],
                 right_amount=row["right_amount"],
                 amount_diff=row["amount_diff"],

@@ -28,6 +28,7 @@ from orchestration.report.data import (
 )
 from orchestration.report.format import FILTERS
 from orchestration.report.recon_view import ReconView, recon_view
+from orchestration.report.trail_view import TrailView, trail_view
 
 TOP_ROWS = 50
 OVERVIEW_DROPS = 10  # volume drops listed on the first screen, latest first
@@ -83,6 +84,7 @@ def render(data: ReportData) -> str:
         ledger=_ledger(data),
         processing=_processing(data),
         channels=_channels(data),
+        money_trail=_money_trail(data),
         builds=_builds(data, reconciliations),
     )
 
@@ -95,6 +97,8 @@ def _overview(data: ReportData, reconciliations: list[ReconView]) -> dict[str, A
         links.append(("processing", "Processing confirmations"))
     if data.incidents is not None:
         links.append(("channel", "Payment channels"))
+    if data.trail_daily is not None:
+        links.append(("money-trail", "Money trail"))
     links.append(("builds", "Builds"))
     return {
         "reconciliations": reconciliations,
@@ -164,6 +168,12 @@ def _channels(data: ReportData) -> dict[str, Any] | None:
         "ongoing": sum(1 for row in data.incidents if row["is_ongoing"]),
         "csv": download("csv-channel", "channel_incidents.csv", INCIDENT_COLUMNS, data.incidents),
     }
+
+
+def _money_trail(data: ReportData) -> TrailView | None:
+    if data.trail_daily is None:
+        return None
+    return trail_view(data.trail_daily, data.trail_stopped or [], data.currency_exponents)
 
 
 def _builds(data: ReportData, reconciliations: list[ReconView]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ with breaks as (
         sum(case when break_type = 'missing_in_left' and status = 'open' then 1 else 0 end) as missing_in_left_count,
         sum(case when break_type = 'value_mismatch' and status = 'open' then 1 else 0 end) as mismatch_count,
         count(distinct case when break_type = 'duplicate_key' and status not in ('resolved', 'waived') then record_key end) as duplicate_count,
+        sum(case when break_type = 'ambiguous_match' and status = 'open' then 1 else 0 end) as ambiguous_count,
         sum(case when status = 'pending' then 1 else 0 end) as pending_count
     from {{ ref('fct_recon_breaks') }}
     group by recon_name, window_start
@@ -29,6 +30,8 @@ compared as (
         coalesce(breaks.mismatch_count, 0) as break_mismatch_count,
         summary.duplicate_count,
         coalesce(breaks.duplicate_count, 0) as break_duplicate_count,
+        summary.ambiguous_count,
+        coalesce(breaks.ambiguous_count, 0) as break_ambiguous_count,
         summary.pending_count,
         coalesce(breaks.pending_count, 0) as break_pending_count
     from summary
@@ -43,8 +46,9 @@ where missing_in_right_count <> break_missing_in_right_count
     or missing_in_left_count <> break_missing_in_left_count
     or mismatch_count <> break_mismatch_count
     or duplicate_count <> break_duplicate_count
+    or ambiguous_count <> break_ambiguous_count
     or pending_count <> break_pending_count
     or (window_status = 'breaks') <> (
         break_missing_in_right_count + break_missing_in_left_count
-        + break_mismatch_count + break_duplicate_count > 0
+        + break_mismatch_count + break_duplicate_count + break_ambiguous_count > 0
     )

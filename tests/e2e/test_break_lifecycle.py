@@ -233,6 +233,8 @@ def test_same_files_and_as_of_give_identical_marts(tally, scenario, database):
         "fct_quarantine",
         "dim_reconciliations",
         "fct_landing_row_counts",
+        "fct_payment_trail",
+        "fct_payment_trail_daily",
     ]
 
     def snapshot() -> dict[str, list[tuple]]:
@@ -242,3 +244,97 @@ def test_same_files_and_as_of_give_identical_marts(tally, scenario, database):
     once = snapshot()
     assert tally("build", *common, "--as-of", DAY1_AS_OF).returncode == 0
     assert snapshot() == once
+
+
+def payout(payout_id: str, batch_id: str, net_minor: int, paid_out_at: str) -> dict[str, str]:
+    return {
+        "payout_id": payout_id,
+        "batch_id": batch_id,
+        "currency": "USD",
+        "gross_minor": str(net_minor + 50),
+        "fee_minor": "50",
+        "net_minor": str(net_minor),
+        "paid_out_at": paid_out_at,
+    }
+
+
+def bank_line(line_id: str, amount: str, value_date: str, reference: str) -> dict[str, str]:
+    return {
+        "line_id": line_id,
+        "account": "US-1",
+        "amount": amount,
+        "currency": "USD",
+        "value_date": value_date,
+        "booked_at": f"{value_date}T09:00:00Z",
+        "reference": reference,
+    }
+
+
+def test_group_matching_breaks_live_across_builds(tally, landing, database):
+    """A bank line without reference and two payouts of its amount: ambiguous,
+    both payouts pending. When the second payout's own line arrives, the first
+    line is its first payout's only candidate: the ambiguous_match is resolved,
+    and the payouts, only ever pending, never were breaks. A batch without its
+    payout is pending, then open; a replay of build 1 shows build 1's breaks."""
+    write_csv(
+        landing / "psp/settlements/day1.csv",
+        HEADERS["psp/settlements"],
+        [
+            {**settlement("p1", "7050", "2026-11-01T01:00:00Z"), "batch_id": "B1"},
+            {**settlement("p2", "7000", "2026-11-01T02:00:00Z"), "batch_id": "B2"},
+            {**settlement("p3", "50", "2026-11-01T03:00:00Z"), "batch_id": "B2"},
+            {**settlement("p4", "900", "2026-11-03T04:00:00Z"), "batch_id": "B3"},
+        ],
+    )
+    write_csv(
+        landing / "psp/payouts/day2.csv",
+        HEADERS["psp/payouts"],
+        [
+            payout("PO-1", "B1", 7000, "2026-11-02T05:00:00Z"),
+            payout("PO-2", "B2", 7000, "2026-11-02T06:00:00Z"),
+        ],
+    )
+    write_csv(
+        landing / "bank/statement_lines/day3.csv",
+        HEADERS["bank/statement_lines"],
+        [bank_line("L1", "70.00", "2026-11-03", "")],
+    )
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    first_as_of, second_as_of = "2026-11-03T12:00:00Z", "2026-11-05T12:00:00Z"
+    assert tally("build", *common, "--as-of", first_as_of).returncode == 0
+    breaks_sql = (
+        "select recon_name, record_key, break_type, status, candidate_keys, resolved_at "
+        "from marts.fct_recon_breaks where recon_name like 'payouts_%' order by all"
+    )
+    first = query(database, breaks_sql)
+    assert first == [
+        ("payouts_bank", "l1", "ambiguous_match", "open", "po-1|po-2", None),
+        ("payouts_bank", "po-1", "missing_in_right", "pending", None, None),
+        ("payouts_bank", "po-2", "missing_in_right", "pending", None, None),
+        ("payouts_settlements", "b3", "missing_in_left", "pending", None, None),
+    ]
+    assert_breaks_follow_the_log(database, first_as_of)
+
+    write_csv(
+        landing / "bank/statement_lines/day4.csv",
+        HEADERS["bank/statement_lines"],
+        [bank_line("L2", "70.00", "2026-11-04", "PSP PAYOUT PO-2")],
+    )
+    assert tally("build", *common, "--as-of", second_as_of).returncode == 0
+    assert query(database, breaks_sql) == [
+        ("payouts_bank", "l1", "ambiguous_match", "resolved", "po-1|po-2", ts(second_as_of)),
+        ("payouts_settlements", "b3", "missing_in_left", "open", None, None),
+    ]
+    matched = query(
+        database,
+        "select record_key, matched_by, candidate_keys, right_member_keys "
+        "from reconciliation.recon_payouts_bank order by record_key",
+    )
+    assert matched == [("po-1", "fallback", "l1", "l1"), ("po-2", "key", None, "l2")]
+    assert_breaks_follow_the_log(database, second_as_of)
+
+    # a replay of build 1 (its files, its as_of) publishes build 1's breaks
+    (landing / "bank/statement_lines/day4.csv").unlink()
+    assert tally("build", *common, "--as-of", first_as_of).returncode == 0
+    assert query(database, breaks_sql) == first
+    assert_breaks_follow_the_log(database, first_as_of)

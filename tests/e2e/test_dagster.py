@@ -85,7 +85,7 @@ def test_every_model_is_an_asset_and_every_reconciliation_has_a_check_and_schedu
 
     # every landing table is an external asset, upstream of its landing model
     sources = [props for props in manifest["sources"].values() if props["loader"] == "tally"]
-    assert len(sources) == 9
+    assert len(sources) == 11
     for props in sources:
         landing = AssetKey(["landing_files", props["source_name"], props["name"]])
         assert landing in keys and not graph.get(landing).is_materializable
@@ -274,7 +274,7 @@ def test_demo_job_materializes_every_model_and_evaluates_reconciliation_checks(e
     # every landing table's freshness check ran on the mart; the demo's are all fresh
     fresh = query(database, "select service, table_name, freshness_status from "
                             "marts.fct_source_freshness")  # fmt: skip
-    assert len(fresh) == 9
+    assert len(fresh) == 11
     for service, table, status in fresh:
         evaluation = evaluations[f"{service}__{table}_is_fresh"]
         assert evaluation.passed == (status == "fresh")

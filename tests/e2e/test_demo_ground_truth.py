@@ -3,13 +3,22 @@ on DuckDB (two seeds) and on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from conftest import read_csv
 
 pytestmark = pytest.mark.slow
 
 # Matching a left and a right side (reconcile()), and computing outcomes themselves.
-TWO_SIDED = {"signup_wallet", "wallet_credit", "payments_psp", "payments_ledger"}
+TWO_SIDED = {
+    "signup_wallet",
+    "wallet_credit",
+    "payments_psp",
+    "payments_ledger",
+    "payouts_settlements",
+    "payouts_bank",
+}
 CUSTOM = {"processing_consistency", "ledger_invariants"}
 RECONCILIATIONS = TWO_SIDED | CUSTOM
 
@@ -22,12 +31,13 @@ def test_open_breaks_equal_the_ground_truth(demo):
             row["break_type"],
             row["side"] or None,
             row["mismatched_columns"] or None,
+            row["candidate_keys"] or None,
         )
         for row in read_csv(demo["landing"] / "_expected/breaks.csv")
     }
     found = set(
         demo["query"](
-            "select recon_name, record_key, break_type, side, mismatched_columns "
+            "select recon_name, record_key, break_type, side, mismatched_columns, candidate_keys "
             "from marts.fct_recon_breaks where status = 'open'",
         )
     )
@@ -37,6 +47,7 @@ def test_open_breaks_equal_the_ground_truth(demo):
         "missing_in_left",
         "value_mismatch",
         "duplicate_key",
+        "ambiguous_match",
     }
     assert found - truth == set(), "false breaks"
     assert truth - found == set(), "missed breaks"
@@ -67,6 +78,50 @@ def test_windows_with_only_pending_records_are_pending(demo):
         "select count(*) from marts.fct_recon_breaks where status = 'pending'",
     )[0][0]
     assert pending == sum(row[2] for row in rows)
+
+
+def test_payment_trail_equals_the_ground_truth(demo):
+    """Every captured or refunded payment's trail: its status, the leg where the
+    money stops, its batch and payout; the daily summary adds up the trail."""
+    truth = {
+        (
+            row["payment_id"],
+            row["trail_status"],
+            row["broken_leg"] or None,
+            row["batch_id"] or None,
+            row["payout_id"] or None,
+        )
+        for row in read_csv(demo["landing"] / "_expected/payment_trail.csv")
+    }
+    found = set(
+        demo["query"](
+            "select payment_id, trail_status, broken_leg, batch_id, payout_id "
+            "from marts.fct_payment_trail",
+        )
+    )
+    assert {row[1:3] for row in truth} == {
+        ("complete", None),
+        ("in_flight", None),
+        ("broken", "psp"),
+        ("broken", "payout"),
+        ("broken", "bank"),
+    }
+    assert found - truth == set(), "wrong trails"
+    assert truth - found == set(), "missed trails"
+    complete = demo["query"](
+        "select count(*), count(bank_line_ids), sum(case when abs(bank_amount - payout_net_amount) "
+        "<= 0.01 then 1 else 0 end) from marts.fct_payment_trail where trail_status = 'complete'"
+    )[0]
+    assert complete[0] == complete[1] == complete[2] > 0
+    daily = demo["query"](
+        "select trail_status, coalesce(leg, ''), sum(payment_count) "
+        "from marts.fct_payment_trail_daily group by 1, 2"
+    )
+    per_status = Counter((row[1], row[2] or "") for row in truth)
+    assert {(status, leg): count for status, leg, count in daily if status != "in_flight"} == {
+        key: count for key, count in per_status.items() if key[0] != "in_flight"
+    }
+    assert sum(count for *_, count in daily) == len(truth)
 
 
 def test_quarantine_equals_the_injected_bad_rows(demo):
@@ -135,6 +190,30 @@ def test_registry_and_summary_output(demo):
     by_name = {row[0]: row for row in registry}
     assert by_name["payments_psp"][3:5] == ("day", "2 days")
     assert by_name["wallet_credit"][5] == "warn"
+    matching = {
+        row[0]: row[1:]
+        for row in demo["query"](
+            "select recon_name, left_grouping, right_grouping, key_extraction, tolerances, "
+            "lag_windows, fallback_pass from marts.dim_reconciliations",
+        )
+    }
+    assert matching["payouts_settlements"] == (
+        None,
+        "rows grouped by batch_id; members psp_reference; negative when status is reversed",
+        None,
+        "amount=0",
+        None,
+        "no",
+    )
+    assert matching["payouts_bank"] == (
+        None,
+        "rows grouped by the key found in reference, else line_id; members line_id",
+        "right: the left key found in reference as a whole token of [a-z0-9_-], else line_id",
+        "amount=0.01",
+        "value_date: 0 days to 3 days by day",
+        "yes",
+    )
+    assert matching["payments_psp"][-1] == "no" and matching["ledger_invariants"][-1] is None
     for name in RECONCILIATIONS:
         assert name in demo["stdout"]
     assert "open breaks" in demo["stdout"]

@@ -68,7 +68,7 @@ def test_report_renders_strips_and_aging_charts_without_console_errors(built, re
     page.wait_for_load_state("load")
     query = built.warehouse.query
     recons = [name for (name,) in query("select recon_name from marts.dim_reconciliations")]
-    assert len(recons) == 6
+    assert len(recons) == 8
     for name in recons:
         windows = query(
             "select window_status from marts.fct_recon_window_summary "

@@ -227,7 +227,7 @@ def write_marts(database: Path, windows: dict[str, str]) -> None:
             missing = 1 if status == "breaks" else 0
             connection.execute(
                 "insert into marts.fct_recon_window_summary values "
-                "(?, ?, ?, ?, 2, 2 - ?, 2 - ?, 0, ?, 0, 0, 0, 10.00, 10.00 - 5 * ?, -5 * ?)",
+                "(?, ?, ?, ?, 2, 2 - ?, 2 - ?, 0, ?, 0, 0, 0, 0, 10.00, 10.00 - 5 * ?, -5 * ?)",
                 [name, WINDOW, WINDOW.replace(hour=1), status, *[missing] * 5],
             )
             connection.execute(

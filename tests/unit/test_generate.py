@@ -44,6 +44,8 @@ KEYS = {
     "credit_id",
     "psp_reference",
     "processing_id",
+    "payout_id",
+    "line_id",
 }
 EPOCH_COLUMNS = {"posted_at", "produced_at", "consumed_at", "recorded_at"}
 EXPONENT = {"JPY": 0, "USD": 2, "EUR": 2}
@@ -83,11 +85,20 @@ SPEC_COUNTS = {
     ("ledger_invariants", "value_mismatch", "", "negative_balance"): 2,
     ("ledger_invariants", "value_mismatch", "", "exclusive_balances"): 1,
     ("ledger_invariants", "value_mismatch", "", "unknown_account"): 1,
+    # see orchestration/generate/payouts.py
+    ("payouts_settlements", "missing_in_left", "", ""): 1,
+    ("payouts_settlements", "missing_in_right", "", ""): 1,
+    ("payouts_settlements", "value_mismatch", "", "amount"): 1,
+    ("payouts_bank", "missing_in_right", "", ""): 3,
+    ("payouts_bank", "value_mismatch", "", "amount"): 1,
+    ("payouts_bank", "value_mismatch", "", "value_date"): 1,
+    ("payouts_bank", "ambiguous_match", "", ""): 1,
 }
 TWO_SIDED = {"signup_wallet", "wallet_credit", "payments_psp", "payments_ledger"}
 
 Row = dict[str, str]
-Break = tuple[str, str, str, str, str]
+# recon_name, record_key, break_type, side, mismatched_columns, candidate_keys
+Break = tuple[str, str, str, str, str, str]
 
 
 @pytest.fixture(scope="module")
@@ -271,9 +282,19 @@ def test_quarantine_lists_exactly_the_bad_cells(
 
 
 def test_injected_break_counts_match_the_spec(truth: set[Break]) -> None:
-    counts = Counter((recon, kind, side, cols) for recon, _, kind, side, cols in truth)
+    counts = Counter((recon, kind, side, cols) for recon, _, kind, side, cols, _ in truth)
     assert counts == SPEC_COUNTS
     assert all(key == key.strip().lower() for _, key, *_ in truth)
+    candidates = {kind: keys for _, _, kind, _, _, keys in truth if keys}
+    assert list(candidates) == ["ambiguous_match"]
+    keys = candidates["ambiguous_match"].split("|")
+    assert len(keys) == 2 and keys == sorted(keys)
+    missing = {
+        key
+        for recon, key, kind, *_ in truth
+        if (recon, kind) == ("payouts_bank", "missing_in_right")
+    }
+    assert set(keys) <= missing, "both candidates of the ambiguous line stay missing"
 
 
 def test_ground_truth_files_are_sorted(demo: Path) -> None:
@@ -295,7 +316,7 @@ def test_recomputed_breaks_equal_the_ground_truth(
     computed = recompute(clean)
     cutoff = AS_OF - MAX_GRACE
     settled = {brk for brk, at in computed.items() if at < cutoff}
-    two_sided = {brk for brk in truth if brk[0] in TWO_SIDED}
+    two_sided = {brk[:5] for brk in truth if brk[0] in TWO_SIDED}
     assert settled == two_sided
     # Injected breaks avoid day 0 and the last three days.
     window = (PERIOD_START + timedelta(days=1), AS_OF - timedelta(days=3))
@@ -453,9 +474,13 @@ def checks(table: str, row: Row) -> Iterator[tuple[str, bool]]:
         elif column == "currency":
             yield column, text in EXPONENT
         elif column == "amount":
-            yield column, valid_amount(text, currency)
+            yield column, valid_amount(text, currency, signed=table == "bank/statement_lines")
         elif column in EPOCH_COLUMNS or column == "amount_minor":
             yield column, text.isdigit()
+        elif column.endswith("_minor"):  # a payout of reversals is negative
+            yield column, bool(re.match(r"^-?\d+$", text))
+        elif column == "value_date":
+            yield column, bool(re.match(r"^\d{4}-\d\d-\d\d$", text)) and valid_date(text)
         elif (table, column) == ("psp/settlements", "settled_at"):
             yield column, bool(ISO_UTC.match(text)) and parses(column, text)
         elif is_time_column(column):
@@ -465,13 +490,22 @@ def checks(table: str, row: Row) -> Iterator[tuple[str, bool]]:
             yield column, text.lower() in CHOICES[(table, column)]
 
 
-def valid_amount(text: str, currency: str) -> bool:
+def valid_amount(text: str, currency: str, signed: bool = False) -> bool:
     decimals = EXPONENT.get(currency, 2)
-    pattern = r"^\d+$" if decimals == 0 else rf"^\d+\.\d{{{decimals}}}$"
+    pattern = r"\d+" if decimals == 0 else rf"\d+\.\d{{{decimals}}}"
+    pattern = ("^-?" if signed else "^") + pattern + "$"
     try:
-        return bool(re.match(pattern, text)) and Decimal(text) > 0
+        return bool(re.match(pattern, text)) and (signed or Decimal(text) > 0)
     except InvalidOperation:
         return False
+
+
+def valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parses(column: str, text: str) -> bool:
@@ -811,3 +845,105 @@ def test_a_period_without_a_week_before_its_last_days_has_no_volume_drop(tmp_pat
     generate(tmp_path, days=8, progress=messages.append)
     assert read_csv(tmp_path / "_expected" / "volume_drops.csv") == []
     assert any(m.startswith("volume drop: none") for m in messages)
+
+
+# -- the money trail ---------------------------------------------------------------
+
+
+def clean_rows(
+    tables: dict[str, list[Row]], quarantine: dict[tuple[str, int], str], table: str
+) -> list[Row]:
+    return [r for r in tables[table] if (r["_file"], int(r["_row"])) not in quarantine]
+
+
+def test_payouts_pay_out_settlement_batches_net_of_fees(
+    tables: dict[str, list[Row]], quarantine: dict[tuple[str, int], str], truth: set[Break]
+) -> None:
+    """Each readable payout is net = gross - fee of a batch of the settlement
+    report (but the one injected for an unknown batch), in its currency; each
+    batch is one currency; a bank line's reference names its payout, but for the
+    lines the fallback pass must pair."""
+    payouts = clean_rows(tables, quarantine, "psp/payouts")
+    settlements = clean_rows(tables, quarantine, "psp/settlements")
+    currencies = defaultdict(set)
+    for row in settlements:
+        currencies[row["batch_id"].strip().lower()].add(row["currency"])
+    assert all(len(found) == 1 for found in currencies.values())
+    unknown = {
+        key
+        for recon, key, kind, *_ in truth
+        if (recon, kind) == ("payouts_settlements", "missing_in_right")
+    }
+    for row in payouts:
+        assert int(row["net_minor"]) == int(row["gross_minor"]) - int(row["fee_minor"]), row
+        batch = row["batch_id"].strip().lower()
+        assert currencies.get(batch, {row["currency"]}) == {row["currency"]}
+        assert (batch in currencies) != (batch in unknown), row
+    ids = {row["payout_id"].strip().lower() for row in payouts}
+    lines = clean_rows(tables, quarantine, "bank/statement_lines")
+    named = [
+        line for line in lines if set(re.findall(r"[a-z0-9_-]+", line["reference"].lower())) & ids
+    ]
+    assert len(lines) - len(named) == 3, "a blank reference, a cut one, the ambiguous line"
+    assert any(int(Decimal(line["amount"])) < 0 for line in lines) or all(
+        int(row["gross_minor"]) > 0 for row in payouts
+    ), "a batch of reversals is paid back: its lines are negative"
+
+
+def test_payment_trail_truth_has_every_payment_once(
+    demo: Path,
+    tables: dict[str, list[Row]],
+    quarantine: dict[tuple[str, int], str],
+    truth: set[Break],
+) -> None:
+    trail = read_csv(demo / "_expected" / "payment_trail.csv")
+    assert list(trail[0]) == ["payment_id", "trail_status", "broken_leg", "batch_id", "payout_id"]
+    payments = {
+        row["payment_id"].strip().lower()
+        for row in clean_rows(tables, quarantine, "payments/payments")
+        if row["status"].strip().lower() in ("captured", "refunded")
+    }
+    assert [row["payment_id"] for row in trail] == sorted(payments)
+    seen = Counter((row["trail_status"], row["broken_leg"]) for row in trail)
+    assert set(seen) == {
+        ("complete", ""),
+        ("in_flight", ""),
+        ("broken", "psp"),
+        ("broken", "payout"),
+        ("broken", "bank"),
+    }
+    psp = {key for recon, key, *_ in truth if recon == "payments_psp"}
+    for row in trail:
+        assert (row["broken_leg"] == "psp") == (row["payment_id"] in psp), row
+        if row["trail_status"] == "complete":
+            assert row["batch_id"] and row["payout_id"], row
+
+
+def test_the_money_trail_changes_no_other_file_but_the_batch_ids(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestration.generate.demo as demo_module
+
+    monkeypatch.setattr(demo_module, "place_payouts", lambda *args, **kwargs: [])
+    monkeypatch.setattr(demo_module, "money_truth", lambda *args, **kwargs: ([], []))
+    generate(tmp_path, seed=42, start=START, days=DAYS)
+    without, placed = all_files(tmp_path), all_files(demo)
+    changed = {
+        name for name in placed.keys() | without.keys() if placed.get(name) != without.get(name)
+    }
+    data = {name for name in changed if not name.startswith("_expected/")}
+    assert all(name.startswith(("psp/", "bank/")) for name in data), data
+    for name in data:
+        if name.startswith("psp/settlements/"):
+            before, after = (
+                list(csv.reader(files[name].decode().splitlines())) for files in (without, placed)
+            )
+            column = before[0].index("batch_id")
+            strip = [[*row[:column], *row[column + 1 :]] for row in before]
+            assert strip == [[*row[:column], *row[column + 1 :]] for row in after], name
+    assert changed - data <= {
+        "_expected/breaks.csv",
+        "_expected/quarantine.csv",
+        "_expected/manifest.json",
+        "_expected/payment_trail.csv",
+    }

@@ -73,5 +73,5 @@ def test_every_service_table_of_the_project_is_a_landing_source():
     assert found == {
         "accounts/signups", "wallet/wallets", "promo/credits", "payments/payments",
         "psp/settlements", "ledger/postings", "gateway/attempts", "processing/processings",
-        "processing/reports",
+        "processing/reports", "psp/payouts", "bank/statement_lines",
     }  # fmt: skip

@@ -24,7 +24,16 @@ from orchestration.report.data import BREAK_COLUMNS, Reconciliation, ReportData
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 FORMULA = "=1+2"
 T0 = datetime(2026, 11, 20, 9, 30)
-SECTIONS = ("overview", "payments_psp", "quarantine", "ledger", "processing", "channel", "builds")
+SECTIONS = (
+    "overview",
+    "payments_psp",
+    "quarantine",
+    "ledger",
+    "processing",
+    "channel",
+    "money-trail",
+    "builds",
+)
 
 
 def reconciliation(name: str = "payments_psp", hostile: str = HOSTILE) -> Reconciliation:
@@ -44,6 +53,10 @@ def reconciliation(name: str = "payments_psp", hostile: str = HOSTILE) -> Reconc
         _break(f"{FORMULA}-2", "open", "value_mismatch", hostile, Decimal("0.005")),
         _break(f"{hostile}-1", "resolved", "missing_in_right", None, Decimal("7")),
         _break("pay_4", "pending", "missing_in_left", None, None),
+        {
+            **_break("line_5", "open", "ambiguous_match", None, Decimal("3")),
+            "candidate_keys": f"po_1|{hostile}",
+        },
         {
             **_break("pay_5", "waived", "missing_in_right", None, Decimal("3")),
             "decision": "waived",
@@ -136,6 +149,7 @@ def _break(key: str, status: str, kind: str, columns: str | None, diff: Any) -> 
         "owner": HOSTILE,
         "severity": "error",
         "currency": "USD",
+        "candidate_keys": None,
     }
 
 
@@ -212,7 +226,44 @@ def full_report() -> ReportData:
                 "top_failure_reasons": h,
             }
         ],
+        trail_daily=[
+            {
+                "day": T0,
+                "currency": currency,
+                "trail_status": status,
+                "leg": leg,
+                "payment_count": count,
+                "payment_amount": Decimal(count * 10),
+            }
+            for currency, status, leg, count in (
+                ("JPY", "complete", None, 90),
+                ("USD", "complete", None, 7),
+                ("USD", "in_flight", "payout", 3),
+                ("JPY", "broken", "psp", 2),
+                ("USD", "broken", "bank", 1),
+            )
+        ],
+        trail_stopped=[
+            {
+                "payment_id": h,
+                "trail_status": "broken",
+                "broken_leg": "bank",
+                "pending_leg": None,
+                "currency": "USD",
+                "payment_amount": Decimal("10"),
+                "psp_reference": h,
+                "batch_id": h,
+                "payout_id": h,
+                "bank_line_ids": h,
+                "settled_amount": None,
+                "payout_gross_amount": None,
+                "payout_net_amount": None,
+                "bank_amount": None,
+                "created_at": T0,
+            }
+        ],
         runs=[{**run, "run_outcome": h, "as_of": T0}],
+        currency_exponents={"JPY": 0, "USD": 2},
         freshness=[
             {
                 "service": h,
@@ -315,8 +366,9 @@ def test_only_the_page_script_runs_by_a_nonce_of_this_render(page):
     scripts = parsed.attrs("script")
     runnable = [a for a in scripts if a.get("type") != "application/octet-stream"]
     assert runnable == [{"nonce": nonce}]
-    # one CSV block per download: each reconciliation, quarantine, ledger, processing, channels
-    assert len(scripts) - len(runnable) == 5
+    # one CSV block per download: each reconciliation, quarantine, ledger, processing,
+    # channels, the money trail
+    assert len(scripts) - len(runnable) == 6
     assert nonce not in render(full_report())
 
 
@@ -345,7 +397,7 @@ def test_strip_aging_and_numbers_follow_the_data(page):
     bars = re.findall(r'class="age-bar"[^>]*><title>([^<]*)</title>', html)
     assert [b.rsplit(": ", 1)[1] for b in bars] == ["1", "1", "0", "0"]
     text = parsed.text["payments_psp"]
-    assert "2 open breaks" in text and "USD 1,234.50amount at risk" in text
+    assert "3 open breaks" in text and "USD 1,237.50amount at risk" in text
     assert "1,300 / 3,100" in parsed.text["channel"] and "42%" in parsed.text["channel"]
     assert "2.2 min" in parsed.header + parsed.text["overview"]
     assert (
@@ -358,12 +410,32 @@ def test_strip_aging_and_numbers_follow_the_data(page):
     )
     assert "60.5 were expected (owner unowned)" in parsed.text["overview"]
     assert "None" not in "".join(parsed.text.values())
+    assert f"several records could be its partner: po_1, {HOSTILE}" in text
+
+
+def test_the_money_trail_shows_where_the_money_stops(page):
+    """Per leg, the bar of the payments that reached it: those that passed it,
+    wait at it, stopped at it; amounts per currency, never added together."""
+    html, parsed = page
+    segments = re.findall(r'<rect class="leg-(\w+)"[^>]*><title>([^<]*)</title>', html)
+    assert [(kind, title.split(": ")[1].split(" ")[0]) for kind, title in segments] == [
+        ("passed", "101"),  # 103 payments, 2 stopped at the PSP
+        ("stopped", "2"),
+        ("passed", "98"),  # 3 wait for their payout
+        ("waiting", "3"),
+        ("passed", "97"),  # 1 never arrived at the bank
+        ("stopped", "1"),
+    ]
+    text = parsed.text["money-trail"]
+    assert "103payments" in text and "97arrived at the bank" in text
+    assert "JPY 900 · USD 70.00" in text
+    assert "JPY 20" in text and "USD 30.00" in text
 
 
 def test_decisions_show_who_when_why_and_the_waived_count(page):
     _, parsed = page
     text = parsed.text["payments_psp"]
-    assert "1waived" in text and "2 open breaks" in text
+    assert "1waived" in text and "3 open breaks" in text
     # the decision in force on an open break, beside it
     assert "acknowledged by oncall at 2026-11-20 09:30: PSP ticket 42" in text
     # the trail, applied or not and why

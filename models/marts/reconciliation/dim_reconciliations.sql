@@ -19,9 +19,16 @@ with registry as (
         {%- set right_model = spec.right.get('model') or (refs[1].name if spec.kind == 'two_sided' and refs | length > 1 else none) %}
         {%- set tolerances = [] %}
         {%- set maps = [] %}
+        {%- set lags = [] %}
         {%- for column in compare %}
             {%- if column.get('tolerance') is not none %}{% do tolerances.append(column.name ~ '=' ~ column.tolerance) %}{% endif %}
+            {%- if column.get('tolerance_pct') is not none %}{% do tolerances.append(column.name ~ '=' ~ column.tolerance_pct ~ '%') %}{% endif %}
             {%- if column.get('map') %}{% for k, v in column.map.items() %}{% do maps.append(column.name ~ ':' ~ k ~ '=' ~ v) %}{% endfor %}{% endif %}
+            {%- if column.get('lag') %}{% do lags.append(column.name ~ ': ' ~ column.lag.min ~ ' to ' ~ column.lag.max ~ (' by ' ~ column.lag.grain if column.lag.get('grain') else '')) %}{% endif %}
+        {%- endfor %}
+        {%- set extraction = [] %}
+        {%- for side, other in [('left', 'right'), ('right', 'left')] if spec[side].get('extract') %}
+            {%- do extraction.append(side ~ ': the ' ~ other ~ ' key found in ' ~ spec[side].extract['from'] ~ ' as a whole token of ' ~ spec[side].extract.get('token', '[a-z0-9_-]') ~ ', else ' ~ spec[side].key) %}
         {%- endfor %}
     select
         {{ tally._registry_text(spec.name) }} as recon_name,
@@ -45,10 +52,15 @@ with registry as (
         {{ tally._registry_text(spec.grace) }} as grace_period,
         {{ tally._registry_text(spec.owner) }} as owner,
         {{ tally._registry_text(spec.severity) }} as severity,
-        {{ tally._registry_text(tally.severity_class(spec.severity)) }} as test_severity
+        {{ tally._registry_text(tally.severity_class(spec.severity)) }} as test_severity,
+        {{ tally._registry_text(tally._registry_grouping(spec.left)) }} as left_grouping,
+        {{ tally._registry_text(tally._registry_grouping(spec.right)) }} as right_grouping,
+        {{ tally._registry_text(tally._registry_join(extraction)) }} as key_extraction,
+        {{ tally._registry_text(tally._registry_join(lags)) }} as lag_windows,
+        {{ tally._registry_text('yes' if spec.get('fallback') is sameas true else ('no' if spec.kind == 'two_sided' else none)) }} as fallback_pass
     {%- else %}
     select
-        {%- for column in ['recon_name', 'model_name', 'description', 'recon_kind', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity'] %}
+        {%- for column in ['recon_name', 'model_name', 'description', 'recon_kind', 'left_side', 'left_model', 'left_key', 'left_time_column', 'left_amount_column', 'right_side', 'right_model', 'right_key', 'right_time_column', 'right_amount_column', 'compared_columns', 'tolerances', 'value_maps', 'window_grain', 'grace_period', 'owner', 'severity', 'test_severity', 'left_grouping', 'right_grouping', 'key_extraction', 'lag_windows', 'fallback_pass'] %}
         cast(null as {{ dbt.type_string() }}) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     {%- endif %}

@@ -32,6 +32,7 @@ select
     segments.owner,
     segments.severity,
     segments.currency,
+    segments.candidate_keys,
     case decisions.action
         when 'waive' then 'waived'
         when 'acknowledge' then 'acknowledged'

@@ -55,6 +55,7 @@ windows as (
         sum(case when outcome = 'missing_in_left' and status = 'open' and is_waived = 0 then 1 else 0 end) as missing_in_left_count,
         sum(case when outcome = 'value_mismatch' and status = 'open' and is_waived = 0 then 1 else 0 end) as mismatch_count,
         sum(case when outcome = 'duplicate_key' and is_waived = 0 then 1 else 0 end) as duplicate_count,
+        sum(case when outcome = 'ambiguous_match' and status = 'open' and is_waived = 0 then 1 else 0 end) as ambiguous_count,
         sum(left_amount) as left_amount,
         sum(right_amount) as right_amount,
         sum(case when status = 'open' and is_waived = 0 then 1 else 0 end) as open_break_count,
@@ -79,6 +80,7 @@ select
     windows.missing_in_left_count,
     windows.mismatch_count,
     windows.duplicate_count,
+    windows.ambiguous_count,
     windows.left_amount,
     windows.right_amount,
     case

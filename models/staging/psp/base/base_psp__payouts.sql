@@ -1,0 +1,3 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+{{ tally.parse_landing('psp', 'payouts') }}

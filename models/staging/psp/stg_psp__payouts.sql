@@ -1,0 +1,1 @@
+{{ tally.clean_rows('psp', 'payouts') }}
