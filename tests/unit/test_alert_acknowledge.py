@@ -29,7 +29,8 @@ def write_marts(database: Path, window_status: str, decision: str | None) -> Non
             "?::timestamp as window_start, ?::timestamp as window_end, ? as window_status, "
             "1 as left_count, 0 as right_count, 0 as matched_count, 0 as pending_count, "
             "? as missing_in_right_count, 0 as missing_in_left_count, 0 as mismatch_count, "
-            "0 as duplicate_count, 0 as ambiguous_count, 5.00 as left_amount, null::decimal as right_amount, "
+            "0 as duplicate_count, 0 as ambiguous_count, 5.00 as left_amount, "
+            "null::decimal as right_amount, "
             "-5.00 as amount_diff",
             [WINDOW, WINDOW.replace(day=4), window_status, int(window_status == "breaks")],
         )
