@@ -18,7 +18,7 @@ outside the window. Then, in the same run:
                       (both reconciliations, written to tables)
 
 Both must give the same outcome rows (key, outcome, status, columns, how matched,
-candidates). Usage:
+candidates, and a settlement batch's member keys: both keep them). Usage:
 
     .venv/bin/python bench/group_matching.py [--sizes 1000000] [--runs 3]
 
@@ -170,7 +170,8 @@ with batches as (
         sum(case when status = 'reversed' then -amount else amount end) as amount,
         min(settled_at) as settled_at,
         case when count(currency) = count(*) and min(currency) = max(currency)
-            then min(currency) end as currency
+            then min(currency) end as currency,
+        string_agg(psp_reference, '|' order by psp_reference) as right_member_keys
     from staging.stg_psp__settlements
     where batch_id is not null
     group by batch_id
@@ -192,6 +193,7 @@ select
         else 'matched'
     end as outcome,
     coalesce(payouts.paid_out_at, batches.settled_at) as record_at,
+    batches.right_member_keys,
     nullif(concat_ws(',',
         case when batches.amount <> payouts.gross then 'amount' end,
         case when batches.currency is distinct from payouts.currency then 'currency' end
@@ -347,7 +349,7 @@ def differences(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Outcome rows found by one side only, per reconciliation."""
     found = {}
     for recon, extra in (
-        ("payouts_settlements", ""),
+        ("payouts_settlements", ", right_member_keys"),
         ("payouts_bank", ", matched_by, candidate_keys"),
     ):
         tally = COMPARED.format(extra=extra, relation=f"reconciliation.recon_{recon}")

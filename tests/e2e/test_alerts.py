@@ -377,13 +377,14 @@ def test_without_webhook_events_go_to_alerts_log(demo, tmp_path):
 
 
 def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tmp_path):
-    """Silence is a break: three days without files make every landing table stale
-    at the new as_of; each pages once, and a table that delivers again resolves."""
+    """Silence is a break: five days without files make every landing table stale
+    at the new as_of (the bank, which books on business days, after four); each
+    pages once, and a table that delivers again resolves."""
     database = copy_warehouse(demo, tmp_path)
     landing = tmp_path / "landing"
     shutil.copytree(demo["landing"], landing)
     start = query(database, f"select cast('{demo['as_of']}' as timestamp)")[0][0]
-    later = (start + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (start + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     build_ok(landing, database, later)
     stale = {
         f"freshness/{service}/{table}"
@@ -393,7 +394,7 @@ def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tm
             "where freshness_status = 'stale'",
         )
     }
-    assert len(stale) == len(HEADERS), "every table is three days quiet"
+    assert len(stale) == len(HEADERS), "every table is five days quiet"
 
     with Receiver() as receiver:
         first = alert(database, "--webhook", receiver.url)
@@ -408,7 +409,7 @@ def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tm
         assert len(receiver.accepted) == sent, "a stale table pages once"
 
         # the PSP delivers again: its table is fresh, its alert resolves, the others stay
-        recent = (start + timedelta(days=3, hours=-1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recent = (start + timedelta(days=5, hours=-1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         row = dict.fromkeys(HEADERS["psp/settlements"], "")
         row.update(
             psp_reference="psp_late_1",
