@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, build_ok, query, run_tally, write_csv
+from conftest import HEADERS, MODELS_ONLY, build_ok, query, run_tally, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def demo(tmp_path_factory) -> dict:
     assert generated.returncode == 0, generated.stderr
     as_of = json.loads((landing / "_expected/manifest.json").read_text())["as_of"]
     database = root / "warehouse" / "tally.duckdb"
-    build_ok(landing, database, as_of)
+    build_ok(landing, database, as_of, *MODELS_ONLY)
     return {"landing": landing, "database": database, "as_of": as_of}
 
 
@@ -171,7 +171,7 @@ def test_alert_lifecycle_over_http(demo, tmp_path):
         shutil.copytree(demo["landing"], fixed_landing)
         fixed_users = add_missing_wallets(database, fixed_landing)
         assert fixed_users
-        build_ok(fixed_landing, database, demo["as_of"])
+        build_ok(fixed_landing, database, demo["as_of"], *MODELS_ONLY)
         after = broken_windows(database)
         cleared, new = windows - after, after - windows
         assert cleared, "fixing the missing wallets must clear at least one window"
@@ -385,7 +385,7 @@ def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tm
     shutil.copytree(demo["landing"], landing)
     start = query(database, f"select cast('{demo['as_of']}' as timestamp)")[0][0]
     later = (start + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    build_ok(landing, database, later)
+    build_ok(landing, database, later, *MODELS_ONLY)
     stale = {
         f"freshness/{service}/{table}"
         for service, table in query(
@@ -420,7 +420,7 @@ def test_a_quiet_landing_table_pages_once_and_resolves_when_it_delivers(demo, tm
             settled_at=recent,
         )
         write_csv(landing / "psp/settlements/late.csv", HEADERS["psp/settlements"], [row])
-        build_ok(landing, database, later)
+        build_ok(landing, database, later, *MODELS_ONLY)
         third = alert(database, "--webhook", receiver.url)
         assert third.returncode == 0, third.stderr
         resolved = [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     HEADERS,
+    MODELS_ONLY,
     assert_breaks_follow_the_log,
     payment,
     query,
@@ -75,7 +76,7 @@ def scenario(landing: Path) -> Path:
 
 
 def test_three_builds_pending_open_resolved(tally, scenario, database):
-    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet"]
+    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet", *MODELS_ONLY]
 
     # build 1, day 3: day-3 payment pending, day-1 payment without settlement open
     assert tally("build", *common, "--as-of", DAY1_AS_OF).returncode == 0
@@ -174,7 +175,7 @@ def test_pending_record_matched_in_time_never_becomes_a_break(tally, landing, da
         HEADERS["payments/payments"],
         [payment("p1", "10.00", "2026-11-01T09:00:00Z")],
     )
-    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet", *MODELS_ONLY]
     assert tally("build", *common, "--as-of", "2026-11-01T12:00:00Z").returncode == 0
     assert psp_breaks(database)[("p1", "missing_in_right")][0] == "pending"
     write_csv(
@@ -194,7 +195,7 @@ def test_break_that_comes_back_is_a_new_occurrence(tally, landing, database):
         [{"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}],
     )
     wallet = landing / "wallet/wallets/day1.csv"
-    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet", *MODELS_ONLY]
     as_ofs = ["2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"]
     assert tally("build", *common, "--as-of", as_ofs[0]).returncode == 0
     write_csv(
@@ -225,7 +226,7 @@ def test_break_that_comes_back_is_a_new_occurrence(tally, landing, database):
 
 
 def test_same_files_and_as_of_give_identical_marts(tally, scenario, database):
-    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet"]
+    common = ["--landing", str(scenario), "--duckdb-path", str(database), "--quiet", *MODELS_ONLY]
     marts = [
         "fct_recon_breaks",
         "fct_recon_window_summary",
@@ -299,7 +300,7 @@ def test_group_matching_breaks_live_across_builds(tally, landing, database):
         HEADERS["bank/statement_lines"],
         [bank_line("L1", "70.00", "2026-11-03", "")],
     )
-    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet"]
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--quiet", *MODELS_ONLY]
     first_as_of, second_as_of = "2026-11-03T12:00:00Z", "2026-11-05T12:00:00Z"
     assert tally("build", *common, "--as-of", first_as_of).returncode == 0
     breaks_sql = (

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, payment, query, run_tally, settlement, write_csv
+from conftest import HEADERS, MODELS_ONLY, payment, query, run_tally, settlement, write_csv
 
 from orchestration.contract import decision_columns
 from orchestration.settings import Settings
@@ -81,7 +81,7 @@ class Warehouse:
     def build(self, as_of: str, *extra: str) -> str:
         built = run_tally(
             "build", "--landing", str(self.landing), "--as-of", as_of, "--quiet", *extra,
-            "--no-validate", env=self.env,
+            *MODELS_ONLY, "--no-validate", env=self.env,
         )  # fmt: skip
         assert built.returncode == 0, built.stdout + built.stderr
         return built.stdout
@@ -303,7 +303,7 @@ def test_a_decision_file_applies_alike_on_every_engine(target, landing, tmp_path
     )  # fmt: skip
     warehouse = make_warehouse(target, f"decisions-{target}")
     warehouse.env = {**warehouse.env, "TALLY_DECISIONS_DIR": str(folder)}
-    warehouse.build_ok(landing, T2)
+    warehouse.build_ok(landing, T2, *MODELS_ONLY)
 
     windows = warehouse.query(
         "select window_start, window_status, waived_count, acknowledged_count "

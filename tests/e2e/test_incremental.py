@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     HEADERS,
+    MODELS_ONLY,
     PROJECT_DIR,
     TALLY,
     assert_breaks_follow_the_log,
@@ -75,7 +76,7 @@ def deliver(source: Path, landing: Path, last_day: int) -> None:
 
 
 def build(landing: Path, database: Path, day: int, *extra: str) -> str:
-    return build_ok(landing, database, as_of(day), *extra)
+    return build_ok(landing, database, as_of(day), *MODELS_ONLY, *extra)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,11 @@ def test_daily_builds_equal_a_full_refresh_and_survive_a_kill(source, tmp_path):
     deliver(source, landing, 6)
     logs = tmp_path / "logs"  # dbt's debug log of this daily build
     built = run_build(
-        landing, database, as_of(6), env={"DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_PATH": str(logs)}
+        landing,
+        database,
+        as_of(6),
+        *MODELS_ONLY,
+        env={"DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_PATH": str(logs)},
     )
     assert built.returncode == 0, built.stdout + built.stderr
     assert_join_planning_restored((logs / "dbt.log").read_text())

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import psycopg2
 import pytest
-from conftest import HEADERS, WORKER, Warehouse, empty_landing, write_csv
+from conftest import HEADERS, MODELS_ONLY, WORKER, Warehouse, empty_landing, write_csv
 from psycopg2 import errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -131,10 +131,10 @@ def test_changed_file_is_reloaded_and_bad_csv_is_named(tmp_path, make_warehouse)
         {"user_id": "u2", "country": "FR", "signed_up_at": "2026-11-01T11:00:00Z"},
     ]
     write_csv(signups, HEADERS["accounts/signups"], rows)
-    first = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    first = warehouse.build_ok(landing, "2026-11-02T00:00:00Z", *MODELS_ONLY)
     # day1.csv and one empty export of every other landing table
     assert f"{len(HEADERS)} new file(s) loaded" in first
-    again = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    again = warehouse.build_ok(landing, "2026-11-02T00:00:00Z", *MODELS_ONLY)
     assert "no new or changed files" in again
 
     # reordered header, a quoted comma, one row changed: a new version replaces the old
@@ -146,7 +146,7 @@ def test_changed_file_is_reloaded_and_bad_csv_is_named(tmp_path, make_warehouse)
             {"user_id": "U3 ", "country": "x,y", "signed_up_at": "2026-11-01T12:00:00Z"},
         ],
     )
-    changed = warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    changed = warehouse.build_ok(landing, "2026-11-02T00:00:00Z", *MODELS_ONLY)
     assert "1 changed file(s) reloaded" in changed
     staged = warehouse.query(
         "select user_id, country, signed_up_at from staging.stg_accounts__signups order by 1"
@@ -231,7 +231,7 @@ def test_a_non_superuser_builder_builds_and_bi_cannot_create_in_public(
         HEADERS["accounts/signups"],
         [{"user_id": "u1", "country": "DE", "signed_up_at": "2026-11-01T10:00:00Z"}],
     )
-    warehouse.build_ok(landing, "2026-11-02T00:00:00Z")
+    warehouse.build_ok(landing, "2026-11-02T00:00:00Z", *MODELS_ONLY)
 
     with _admin(postgres_cluster, "built_by_owner") as cursor:
         cursor.execute(
