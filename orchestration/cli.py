@@ -314,11 +314,11 @@ def _build(args: argparse.Namespace) -> int:
         print(decided)
     print(format_freshness(read_freshness(settings)))
     print(format_volume(read_episodes(settings)))
-    broken = {row.recon_name: row.breaks for row in summaries if row.breaks}
+    broken = {row.recon_name: row.breaks for row in summaries or [] if row.breaks}
     if broken:
         names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))
         print(f"Reconciliations with open breaks: {names}")
-    else:
+    elif summaries is not None:
         print("No reconciliation has open breaks.")
     print(f"Marts: {settings.describe_warehouse()}")
     validated = None

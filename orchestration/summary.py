@@ -63,11 +63,22 @@ where open_break_amount <> 0
 """
 
 
-def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
-    """Reads the published marts (read-only: never blocks a build)."""
-    rows = marts.query(settings, SUMMARY_SQL)
-    quarantined = marts.query(settings, "select count(*) from marts.fct_quarantine")[0][0]
-    summaries = [ReconSummary(*row) for row in rows]
+# what the summary table reads: a build of a selection (`--select`) into a new
+# warehouse may not have built them yet
+SUMMARY_MARTS = ("dim_reconciliations", "fct_recon_window_summary", "fct_recon_breaks")
+
+
+def read_summary(settings: Settings) -> tuple[list[ReconSummary] | None, int | None]:
+    """Reads the published marts (read-only: never blocks a build). None for what
+    the warehouse does not hold yet."""
+    summaries = None
+    if all(marts.exists(settings, "marts", name) for name in SUMMARY_MARTS):
+        summaries = [ReconSummary(*row) for row in marts.query(settings, SUMMARY_SQL)]
+    quarantined = None
+    if marts.exists(settings, "marts", "fct_quarantine"):
+        quarantined = marts.query(settings, "select count(*) from marts.fct_quarantine")[0][0]
+    if summaries is None:
+        return None, quarantined
     if marts.exists(settings, "marts", "fct_recon_amounts"):
         amounts = marts.read_rows(settings, AMOUNTS_SQL)
         digits = money.exponents(amounts)
@@ -77,7 +88,21 @@ def read_summary(settings: Settings) -> tuple[list[ReconSummary], int]:
     return summaries, quarantined
 
 
-def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
+def format_summary(summaries: list[ReconSummary] | None, quarantined: int | None) -> str:
+    if summaries is None:
+        lines = [
+            "Windows per reconciliation: not built yet (a selection without "
+            + ", ".join(f"marts.{name}" for name in SUMMARY_MARTS)
+            + ")"
+        ]
+    else:
+        lines = _summary_table(summaries)
+    if quarantined is not None:
+        lines.append(f"Quarantined landing rows: {quarantined} (marts.fct_quarantine)")
+    return "\n".join(lines)
+
+
+def _summary_table(summaries: list[ReconSummary]) -> list[str]:
     header = (
         f"{'reconciliation':<22} {'owner':<17} {'severity':<9} "
         f"{'balanced':>8} {'pending':>8} {'breaks':>7} {'open breaks':>11}  amount at risk"
@@ -92,8 +117,7 @@ def format_summary(summaries: list[ReconSummary], quarantined: int) -> str:
         "amount at risk = sum of |right - left| over open breaks, per currency (never added "
         "across currencies)"
     )
-    lines.append(f"Quarantined landing rows: {quarantined} (marts.fct_quarantine)")
-    return "\n".join(lines)
+    return lines
 
 
 FRESHNESS_SQL = """

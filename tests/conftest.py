@@ -414,9 +414,10 @@ def make_warehouse(request, tmp_path_factory) -> Callable[[str, str], Warehouse]
         if target == "spark":
             request.getfixturevalue("spark_available")
             folder = tmp_path_factory.mktemp(name) / "spark-warehouse"
-            return Warehouse(
-                "spark", env={"TALLY_SPARK_WAREHOUSE": str(folder)}, spark_warehouse=folder
-            )
+            # one task per shuffle: the suite's tables are small, and a task's
+            # fixed cost dominates
+            env = {"TALLY_SPARK_WAREHOUSE": str(folder), "TALLY_SPARK_SHUFFLE_PARTITIONS": "1"}
+            return Warehouse("spark", env=env, spark_warehouse=folder)
         cluster = request.getfixturevalue("postgres_cluster")
         database = name.replace("-", "_").lower()
         cluster.create_database(database)
