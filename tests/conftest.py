@@ -436,6 +436,14 @@ class Demo:
     stdout: str
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every worker of this test run sees (pytest-xdist gives each worker
+    a base folder of its own inside the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / "shared"
+
+
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     """demo_build(seed, target): the demo data of `seed` built once per session,
@@ -444,26 +452,54 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     Every target builds the same landing files, so their marts can be compared.
     Seed 7 (the one every engine builds) also holds odd files shaped like real
     exports (tests/odd_files.py), recorded in its manifest under `odd_files`.
+
+    The landing files and the DuckDB builds are made once per test run, whichever
+    worker asks first, under a file lock; the other worker reads them (the DuckDB
+    file read-only: a test that writes makes a copy). PostgreSQL and Spark builds
+    belong to the one worker that runs their tests.
     """
-    landings: dict[int, Path] = {}
+    from filelock import FileLock
+
+    shared = _shared_folder(tmp_path_factory)
+    shared.mkdir(parents=True, exist_ok=True)
     builds: dict[tuple[int, str], Demo] = {}
 
+    def landing_of(seed: int) -> Path:
+        landing = shared / f"demo{seed}" / "landing"
+        with FileLock(shared / f"demo{seed}.lock"):
+            if not (shared / f"demo{seed}.done").exists():
+                shutil.rmtree(landing.parent, ignore_errors=True)
+                generated = run_tally("generate", "--out", str(landing), "--seed", str(seed))
+                assert generated.returncode == 0, generated.stderr
+                if seed == 7:
+                    add_odd_files(landing)
+                (shared / f"demo{seed}.done").touch()
+        return landing
+
+    def duckdb_demo(seed: int, landing: Path, as_of: str) -> Demo:
+        folder = shared / f"demo-{seed}-duckdb"
+        warehouse = Warehouse("duckdb", folder / "tally.duckdb")
+        output = shared / f"demo-{seed}-duckdb.stdout"
+        with FileLock(shared / f"demo-{seed}-duckdb.lock"):
+            if not output.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                # the demo builds run the checkpoint too (test_expectations.py reads it)
+                output.write_text(warehouse.build_ok(landing, as_of, validate=True))
+        manifest = json.loads((landing / "_expected/manifest.json").read_text())
+        return Demo(landing, manifest, warehouse, output.read_text())
+
     def get(seed: int, target: str) -> Demo:
-        if seed not in landings:
-            landing = tmp_path_factory.mktemp(f"demo{seed}") / "landing"
-            generated = run_tally("generate", "--out", str(landing), "--seed", str(seed))
-            assert generated.returncode == 0, generated.stderr
-            if seed == 7:
-                add_odd_files(landing)
-            landings[seed] = landing
         if (seed, target) not in builds:
-            landing = landings[seed]
+            landing = landing_of(seed)
             manifest = json.loads((landing / "_expected/manifest.json").read_text())
-            warehouse = make_warehouse(target, f"demo-{seed}-{target}")
-            # the demo builds run the checkpoint too (test_expectations.py reads it);
-            # Spark has no checkpoint (its dbt tests are the checks)
-            stdout = warehouse.build_ok(landing, manifest["as_of"], validate=target != "spark")
-            builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
+            if target == "duckdb":
+                builds[seed, target] = duckdb_demo(seed, landing, manifest["as_of"])
+            else:
+                warehouse = make_warehouse(target, f"demo-{seed}-{target}")
+                # Spark has no checkpoint (its dbt tests are the checks)
+                stdout = warehouse.build_ok(landing, manifest["as_of"], validate=target != "spark")
+                builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
         return builds[seed, target]
 
     return get

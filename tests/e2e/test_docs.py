@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 from conftest import PROJECT_DIR, run_dbt
@@ -17,8 +18,11 @@ pytestmark = pytest.mark.slow
 def docs(demo_build, tmp_path_factory) -> dict:
     built = demo_build(7, "duckdb")
     target = tmp_path_factory.mktemp("docs-target")
+    # dbt opens the warehouse to write; the demo's is shared, read-only
+    database = target / "tally.duckdb"
+    shutil.copyfile(built.warehouse.duckdb_path, database)
     env = {
-        "TALLY_DUCKDB_PATH": str(built.warehouse.duckdb_path),
+        "TALLY_DUCKDB_PATH": str(database),
         "TALLY_LANDING_DIR": str(built.landing),
     }
     # parse writes the manifest; docs generate --no-compile adds the catalog of
