@@ -28,13 +28,11 @@ Writes bench/results/group_matching.json and prints a table (see bench/README.md
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -451,14 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    document = {
-        "benchmark": "group_matching",
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine_info.machine(),
-        "results": results,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    machine_info.write_results(RESULTS, "group_matching", results)
     print()
     print_table(results)
     print(f"\nwrote {RESULTS.relative_to(PROJECT_DIR)}")

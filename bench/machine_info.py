@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -46,3 +48,16 @@ def filesystem(path: Path) -> str | None:
         if inside and len(point) >= len(best):
             best, kind = point, fields[2]
     return kind
+
+
+def write_results(path: Path, benchmark: str, results: list, **extra: object) -> None:
+    """One benchmark's results file: its name, when, on what machine, and `extra`."""
+    document = {
+        "benchmark": benchmark,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        **extra,
+        "results": results,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
