@@ -122,6 +122,8 @@ def tally_environment(env: dict[str, str] | None = None) -> dict[str, str]:
 # a build of a few rows (on Spark, each is a job). dbt would otherwise add the
 # tests of the selected models (indirect selection).
 MODELS_ONLY = ("--select", "resource_type:model resource_type:seed")
+# what keeps dbt from adding the selected models' tests, with any selection
+MODELS_ONLY_ENV = {"DBT_INDIRECT_SELECTION": "empty"}
 
 
 def run_tally(
@@ -133,7 +135,7 @@ def run_tally(
     if args and args[0] == "build" and not validate:
         args = (*args, "--no-validate")
     if MODELS_ONLY[1] in args:
-        env = {**(env or {}), "DBT_INDIRECT_SELECTION": "empty"}
+        env = {**(env or {}), **MODELS_ONLY_ENV}
     # a stuck command fails the test; the Spark demo build takes 5-9 minutes
     # on 2 busy cores, so the bound leaves it room
     return _run_in_project(TALLY, args, env, timeout=1800)

@@ -14,7 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, MODELS_ONLY, payment, query, run_tally, settlement, write_csv
+from conftest import (
+    HEADERS,
+    MODELS_ONLY,
+    MODELS_ONLY_ENV,
+    payment,
+    query,
+    run_tally,
+    settlement,
+    write_csv,
+)
 
 from orchestration.contract import decision_columns
 from orchestration.settings import Settings
@@ -312,7 +321,7 @@ def test_a_decision_file_applies_alike_on_every_engine(target, landing, tmp_path
     warehouse.env = {
         **warehouse.env,
         "TALLY_DECISIONS_DIR": str(folder),
-        "DBT_INDIRECT_SELECTION": "empty",
+        **MODELS_ONLY_ENV,
     }
     warehouse.build_ok(landing, T2, "--select", DECISION_MARTS)
 
