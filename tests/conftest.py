@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from demo_decisions import DemoDecisions, add_decisions, demo_decisions
 from hypothesis import HealthCheck, Phase, settings
 from odd_files import add_odd_files
 
@@ -436,6 +437,12 @@ class Demo:
     manifest: dict
     warehouse: Warehouse
     stdout: str
+    decisions: DemoDecisions | None  # seed 7's decision file (tests/demo_decisions.py)
+
+
+def _as_of(landing: Path) -> str:
+    """The as_of of a generated demo (its manifest)."""
+    return json.loads((landing / "_expected/manifest.json").read_text())["as_of"]
 
 
 def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -461,7 +468,9 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
 
     Every target builds the same landing files, so their marts can be compared.
     Seed 7 (the one every engine builds) also holds odd files shaped like real
-    exports (tests/odd_files.py), recorded in its manifest under `odd_files`.
+    exports (tests/odd_files.py), recorded in its manifest under `odd_files`,
+    and a decision file placed by hand (tests/demo_decisions.py) in a decisions
+    folder beside its landing folder.
 
     The landing files and the DuckDB builds are made once per test run, whichever
     worker asks first, under a file lock; the other worker reads them (the DuckDB
@@ -473,6 +482,9 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     shared = _shared_folder(tmp_path_factory)
     shared.mkdir(parents=True, exist_ok=True)
     builds: dict[tuple[int, str], Demo] = {}
+
+    def decisions_of(seed: int) -> Path:
+        return shared / f"demo{seed}" / "decisions"
 
     def landing_of(seed: int) -> Path:
         landing = shared / f"demo{seed}" / "landing"
@@ -486,12 +498,19 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
                 assert generated.returncode == 0, generated.stderr
                 if seed == 7:
                     add_odd_files(landing)
+                    add_decisions(landing, decisions_of(seed), _as_of(landing))
                 (shared / f"demo{seed}.done").touch()
         return landing
 
+    def decisions(seed: int, landing: Path) -> DemoDecisions | None:
+        if seed != 7:
+            return None
+        return demo_decisions(landing, decisions_of(seed), _as_of(landing))
+
     def duckdb_demo(seed: int, landing: Path, as_of: str) -> Demo:
         folder = shared / f"demo-{seed}-duckdb"
-        warehouse = Warehouse("duckdb", folder / "tally.duckdb")
+        env = {"TALLY_DECISIONS_DIR": str(decisions_of(seed))}
+        warehouse = Warehouse("duckdb", folder / "tally.duckdb", env=env)
         output = shared / f"demo-{seed}-duckdb.stdout"
         with FileLock(shared / f"demo-{seed}-duckdb.lock"):
             if not output.exists():
@@ -500,7 +519,7 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
                 # the demo builds run the checkpoint too (test_expectations.py reads it)
                 output.write_text(warehouse.build_ok(landing, as_of, validate=True))
         manifest = json.loads((landing / "_expected/manifest.json").read_text())
-        return Demo(landing, manifest, warehouse, output.read_text())
+        return Demo(landing, manifest, warehouse, output.read_text(), decisions(seed, landing))
 
     def get(seed: int, target: str) -> Demo:
         if (seed, target) not in builds:
@@ -510,9 +529,12 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
                 builds[seed, target] = duckdb_demo(seed, landing, manifest["as_of"])
             else:
                 warehouse = make_warehouse(target, f"demo-{seed}-{target}")
+                warehouse.env = {**warehouse.env, "TALLY_DECISIONS_DIR": str(decisions_of(seed))}
                 # Spark has no checkpoint (its dbt tests are the checks)
                 stdout = warehouse.build_ok(landing, manifest["as_of"], validate=target != "spark")
-                builds[seed, target] = Demo(landing, manifest, warehouse, stdout)
+                builds[seed, target] = Demo(
+                    landing, manifest, warehouse, stdout, decisions(seed, landing)
+                )
         return builds[seed, target]
 
     return get
@@ -542,6 +564,7 @@ def demo(request, demo_build) -> dict:
         "target": target,
         "database": built.warehouse.duckdb_path,
         "query": built.warehouse.query,
+        "decisions": built.decisions,
     }
 
 

@@ -2,8 +2,9 @@
 and the code location has loaded the Tally definitions, then stop it.
 
 `dagster dev` runs in its own process group and is stopped by PID with SIGTERM
-(a backgrounded dagster ignores SIGINT) and waited on; only if it has not exited
-90 s later is its whole process group killed.
+(a backgrounded dagster ignores SIGINT) and waited on; if it has not exited
+GRACE_SECONDS later, its whole process group is killed. Either way nothing of it
+is left running: what outlives it is stopped and reaped.
 Exit 0 when the UI served and the definitions loaded; 1 otherwise.
 """
 
@@ -21,9 +22,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.settings import PROJECT_DIR
+
+# seconds dagster dev gets to stop after SIGTERM (it takes a few when idle)
+GRACE_SECONDS = 30.0
 
 LOCATION_QUERY = """
 { workspaceOrError { ... on Workspace { locationEntries {
@@ -86,19 +91,31 @@ def _reap_children() -> None:
             return
 
 
-def stop(process: subprocess.Popen, timeout: float = 90) -> int:
+@dataclass
+class Stopped:
+    code: int  # dagster dev's exit code (negative: the signal that ended it)
+    by_itself: bool  # it exited within the grace period after SIGTERM
+    leftovers: bool  # processes of its group outlived it and had to be stopped
+
+
+def stop(process: subprocess.Popen, grace: float = GRACE_SECONDS) -> Stopped:
     """SIGTERM to `dagster dev` itself (it stops its webserver, daemon and code
-    servers), wait for it, then SIGTERM what is left of its process group and
-    reap it; SIGKILL only what is still there after `timeout` seconds."""
+    servers) and wait for it; after `grace` seconds, SIGKILL its process group
+    (dagster dev does not always answer SIGTERM: its own tests kill after a
+    grace period too). Then whatever is left of the group gets SIGTERM, SIGKILL
+    after `grace` more seconds, and is reaped."""
+    by_itself = True
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
+            by_itself = False
             os.killpg(process.pid, signal.SIGKILL)
     code = process.wait()
-    deadline = time.monotonic() + timeout
-    if _group_alive(process.pid):
+    leftovers = _group_alive(process.pid)
+    deadline = time.monotonic() + grace
+    if leftovers:
         os.killpg(process.pid, signal.SIGTERM)
     while _group_alive(process.pid):
         _reap_children()
@@ -107,7 +124,7 @@ def stop(process: subprocess.Popen, timeout: float = 90) -> int:
             deadline = float("inf")
         time.sleep(0.2)
     _reap_children()
-    return code
+    return Stopped(code, by_itself, leftovers)
 
 
 def smoke(
@@ -178,9 +195,14 @@ def smoke(
         else:
             message = f"no answer from http://127.0.0.1:{port} within {timeout:.0f}s"
     finally:
-        code = stop(process)
-    echo(f"dagster dev stopped (exit code {code})")
-    if not ok:
+        stopped = stop(process)
+    if stopped.by_itself:
+        echo(f"dagster dev stopped (exit code {stopped.code})")
+    else:
+        echo(f"dagster dev did not stop within {GRACE_SECONDS:.0f}s of SIGTERM: killed")
+    if stopped.leftovers:
+        echo("processes of dagster dev outlived it: stopped and reaped")
+    if not ok or not stopped.by_itself:
         echo(f"dagster dev log: {log}")
         echo(log.read_text(errors="replace")[-3000:])
     else:

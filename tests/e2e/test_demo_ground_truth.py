@@ -4,6 +4,7 @@ on DuckDB (two seeds) and on PostgreSQL."""
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from conftest import read_csv
@@ -41,6 +42,18 @@ def test_open_breaks_equal_the_ground_truth(demo):
             "from marts.fct_recon_breaks where status = 'open'",
         )
     )
+    # a break the demo's decision file waives is kept, waived, not open
+    waived = set(
+        demo["query"](
+            "select recon_name, record_key, break_type, side, mismatched_columns, candidate_keys "
+            "from marts.fct_recon_breaks where status = 'waived'",
+        )
+    )
+    if demo["decisions"] is not None:
+        assert {row[:3] for row in waived} == {("payments_psp", *demo["decisions"].waived)}
+        truth -= waived
+    else:
+        assert waived == set()
     assert {row[0] for row in truth} == RECONCILIATIONS
     assert {row[2] for row in truth} >= {
         "missing_in_right",
@@ -259,3 +272,57 @@ def test_amounts_are_kept_per_currency(demo):
     if demo["target"] == "duckdb":
         line = next(x for x in demo["stdout"].splitlines() if x.startswith("payments_psp "))
         assert "JPY " in line and "USD " in line and " · " in line
+
+
+def test_the_demo_decisions_apply_with_their_reasons(demo):
+    """The decision file placed beside the demo (tests/demo_decisions.py) applies
+    alike on every engine: keys and actions read in any case, a waiver moves its
+    break to `waived` and its amount out of the amount at risk, an
+    acknowledgement and a comment stay on open breaks, and the rows that cannot
+    apply are kept with the reason."""
+    decisions = demo["decisions"]
+    applied = demo["query"](
+        "select source_row, recon_name, record_key, break_type, action, applied, "
+        "not_applied_reason from marts.fct_break_decisions"
+    )
+    if decisions is None:
+        assert applied == []
+        return
+    recon = "payments_psp"
+    assert sorted(applied) == [
+        (1, recon, *decisions.waived, "waive", True, None),
+        (2, recon, *decisions.acknowledged, "acknowledge", True, None),
+        (3, recon, *decisions.commented, "comment", True, None),
+        (4, recon, decisions.no_such_break, "missing_in_right", "waive", False, "no such break"),
+        (5, recon, *decisions.commented, None, False,
+         "invalid row: action: unknown decision action word"),
+    ]  # fmt: skip
+    breaks = {
+        (key, kind): (status, decision, reason, decided_by, decided_at)
+        for key, kind, status, decision, reason, decided_by, decided_at in demo["query"](
+            "select record_key, break_type, status, decision, decision_reason, decided_by, "
+            f"decided_at from marts.fct_recon_breaks where recon_name = '{recon}'"
+        )
+    }
+    by = ("finance", decisions.decided_at)
+    assert breaks[decisions.waived] == ("waived", "waived", "a test payment", *by)
+    assert breaks[decisions.acknowledged] == ("open", "acknowledged", "PSP ticket 42", *by)
+    # a comment is kept in fct_break_decisions and changes no break
+    assert breaks[decisions.commented] == ("open", None, None, None, None)
+    decided = {decisions.waived, decisions.acknowledged}
+    assert {v[1:] for k, v in breaks.items() if k not in decided} == {(None,) * 4}
+
+    (waived_count, acknowledged_count) = demo["query"](
+        "select sum(waived_count), sum(acknowledged_count) from marts.fct_recon_window_summary "
+        f"where recon_name = '{recon}'"
+    )[0]
+    assert (waived_count, acknowledged_count) == (1, 1)
+    ((currency, diff),) = demo["query"](
+        "select currency, abs(coalesce(amount_diff, 0)) from marts.fct_recon_breaks "
+        f"where recon_name = '{recon}' and status = 'waived'"
+    )
+    waived_amount = demo["query"](
+        "select currency, sum(waived_amount) from marts.fct_recon_amounts "
+        f"where recon_name = '{recon}' and waived_amount <> 0 group by currency"
+    )
+    assert [(c, Decimal(a)) for c, a in waived_amount] == [(currency, Decimal(diff))]
