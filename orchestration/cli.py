@@ -246,6 +246,7 @@ def _build(args: argparse.Namespace) -> int:
         read_summary,
     )
     from orchestration.volume import read_episodes
+    from orchestration.warehouse import marts
 
     try:
         settings = Settings.from_env(
@@ -307,13 +308,14 @@ def _build(args: argparse.Namespace) -> int:
         print(f"  warning: {problem.describe()}")
     if result.landing is not None:
         print(result.landing.describe())
-    summaries, quarantined = read_summary(settings)
-    print(format_summary(summaries, quarantined))
-    decided = format_decisions(settings)
-    if decided:
-        print(decided)
-    print(format_freshness(read_freshness(settings)))
-    print(format_volume(read_episodes(settings)))
+    with marts.reading(settings):  # one connection for the summary's reads
+        summaries, quarantined = read_summary(settings)
+        print(format_summary(summaries, quarantined))
+        decided = format_decisions(settings)
+        if decided:
+            print(decided)
+        print(format_freshness(read_freshness(settings)))
+        print(format_volume(read_episodes(settings)))
     broken = {row.recon_name: row.breaks for row in summaries or [] if row.breaks}
     if broken:
         names = ", ".join(f"{name} ({count} windows)" for name, count in sorted(broken.items()))

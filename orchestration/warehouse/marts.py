@@ -11,8 +11,9 @@ summary and the report all read through here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,46 @@ _LOCK_PAUSE_SECONDS = 0.5
 
 class MartsUnavailable(Exception):
     """The marts cannot be read (no build published yet, or the engine refused)."""
+
+
+# The connection `reading()` holds open, with the settings it reads.
+_held: ContextVar[tuple[Settings, Any] | None] = ContextVar("tally_marts_held", default=None)
+
+
+@contextmanager
+def reading(settings: Settings) -> Iterator[None]:
+    """Reads of `settings`' marts in this block share one read-only connection
+    (opening a DuckDB file or listing a Spark warehouse costs more than a small
+    query): for a series of reads, like the summary after a build. Outside it,
+    each read opens and closes its own. Nothing published: reads behave as
+    without the block."""
+    if not _published(settings) or _held.get() is not None:
+        yield
+        return
+    connection = _connect(settings)
+    token = _held.set((settings, connection))
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        connection.close()
+
+
+def _connect(settings: Settings) -> Any:
+    if settings.target == "postgres":
+        import psycopg2
+
+        connection = psycopg2.connect(**settings.postgres.connect_args())
+        connection.set_session(readonly=True, autocommit=True)
+        return connection
+    if settings.target == "spark":
+        return _parquet_marts(settings)
+    return _duckdb_read_only(settings)
+
+
+def _held_connection(settings: Settings) -> Any:
+    held = _held.get()
+    return held[1] if held is not None and held[0] is settings else None
 
 
 def query(settings: Settings, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
@@ -128,14 +169,14 @@ def _parquet_marts(settings: Settings) -> Any:
 
 def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[list[str], list]:
     if settings.target == "postgres":
+        held = _held_connection(settings)
+        if held is not None:
+            return _postgres_fetch(held, sql, parameters)
         import psycopg2
 
         with closing(psycopg2.connect(**settings.postgres.connect_args())) as connection:
             connection.set_session(readonly=True, autocommit=True)
-            with connection.cursor() as cursor:
-                cursor.execute(sql.replace("?", "%s"), tuple(parameters) or None)
-                columns = [column[0] for column in cursor.description]
-                return columns, [tuple(row) for row in cursor.fetchall()]
+            return _postgres_fetch(connection, sql, parameters)
 
     def fetch(connection) -> tuple[list[str], list]:
         cursor = connection.execute(sql, list(parameters))
@@ -144,18 +185,34 @@ def _execute(settings: Settings, sql: str, parameters: Sequence[Any]) -> tuple[l
     return _with_duckdb(settings, fetch)
 
 
-def _with_duckdb(settings: Settings, read: Callable[[Any], Any]) -> Any:
-    """`read(connection)` on a read-only connection to the published file, retried
-    while another process holds its lock."""
-    import duckdb
+def _postgres_fetch(connection, sql: str, parameters: Sequence[Any]) -> tuple[list[str], list]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("?", "%s"), tuple(parameters) or None)
+        columns = [column[0] for column in cursor.description]
+        return columns, [tuple(row) for row in cursor.fetchall()]
 
+
+def _with_duckdb(settings: Settings, read: Callable[[Any], Any]) -> Any:
+    """`read(connection)` on a read-only connection to the published file (or the
+    one `reading()` holds)."""
+    held = _held_connection(settings)
+    if held is not None:
+        return read(held)
     if settings.target == "spark":
         with closing(_parquet_marts(settings)) as connection:
             return read(connection)
+    with _duckdb_read_only(settings) as connection:
+        return read(connection)
+
+
+def _duckdb_read_only(settings: Settings) -> Any:
+    """A read-only connection to the published DuckDB file, retried while another
+    process holds its lock."""
+    import duckdb
+
     for attempt in range(_LOCK_RETRIES):
         try:
-            with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
-                return read(connection)
+            return duckdb.connect(str(settings.duckdb_path), read_only=True)
         except duckdb.IOException as error:
             # Plain `dbt build` on the published file holds its lock for the whole
             # run; `tally build` never does (it writes a working copy).
