@@ -132,6 +132,7 @@ bench: bench-install postgres-server
 # The older single-question benchmarks (bench/README.md).
 bench-other: install postgres-server
 	$(BIN)/python bench/incremental.py
+	$(BIN)/python bench/edit_loop.py
 	$(BIN)/python bench/break_history.py
 	$(BIN)/python bench/channel_health.py
 	$(BIN)/python bench/postgres.py
