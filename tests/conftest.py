@@ -610,6 +610,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.get_closest_marker(engine):
                 item.add_marker(pytest.mark.xdist_group(engine))
                 break
+    # xdist hands out work in collection order: the longest groups first (Spark
+    # builds its demo in minutes), so no worker starts one near the end while the
+    # other sits idle
+    first = ("spark", "postgres", "dagster", "seed2026")
+
+    def rank(item: pytest.Item) -> int:
+        groups = {mark.args[0] for mark in item.iter_markers("xdist_group") if mark.args}
+        return next((i for i, group in enumerate(first) if group in groups), len(first))
+
+    items.sort(key=rank)
 
 
 @dataclass
