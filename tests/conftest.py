@@ -453,11 +453,11 @@ def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared / "shared"
 
 
-# Days of demo data per seed. Seed 7, built on every engine, holds the volume
-# drop, which needs a week of history before the day before the last (9 days);
-# seed 2026 checks the ground truth of a second world, at the generator's
-# minimum. Fewer days than `make demo`'s 14 keep the engines' builds short; every
-# injected break kind is placed in any period the generator accepts.
+# Days of demo data per seed: fewer than `make demo`'s 14 keep the engines'
+# builds short; every injected break kind is placed in any period the generator
+# accepts. The volume tests run on every demo: its drop needs a week of history
+# before the day before the last, and each series (a reconciliation side that
+# starts late, too) an hour a week earlier to be judged against: 10 days.
 DEMO_DAYS = {7: 10, 2026: 10}
 
 
