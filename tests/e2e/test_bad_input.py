@@ -8,15 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import HEADERS, query, run_build, write_csv
+from conftest import HEADERS, MODELS_ONLY_ENV, query, run_build, write_csv
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2026-11-10T00:00:00Z"
 
 
-def build(landing: Path, database: Path):
-    return run_build(landing, database, AS_OF)
+def build(landing: Path, database: Path, select: str | None = None):
+    """`tally build`; with `select`, of those models only (no data tests): the
+    landing load, which these tests are about, runs whatever is selected."""
+    if not select:
+        return run_build(landing, database, AS_OF)
+    return run_build(landing, database, AS_OF, "--select", select, env=MODELS_ONLY_ENV)
+
+
+SIGNUPS = "+stg_accounts__signups"
 
 
 def test_bad_values_are_quarantined_with_the_column_named(landing, database):
@@ -156,7 +163,10 @@ def test_a_link_out_of_the_landing_folder_stops_the_build_without_reading_it(
 def test_files_still_being_written_wait_for_a_later_build(landing, database):
     row = {"user_id": "usr_1", "country": "JP", "signed_up_at": "2026-11-01T00:00:00Z"}
     write_csv(landing / "accounts/signups/day1.csv", HEADERS["accounts/signups"], [row])
-    waiting = run_build(landing, database, AS_OF, env={"TALLY_SETTLE_SECONDS": "3600"})
+    waiting = run_build(
+        landing, database, AS_OF, "--select", f"{SIGNUPS} +fct_landing_files",
+        env={"TALLY_SETTLE_SECONDS": "3600", **MODELS_ONLY_ENV},
+    )  # fmt: skip
     assert waiting.returncode == 0, waiting.stderr + waiting.stdout
     assert "ignored: accounts/signups/day1.csv (still being written" in waiting.stdout
     listed = "select change, ignored_reason from marts.fct_landing_files where source_file = ?"
@@ -164,7 +174,7 @@ def test_files_still_being_written_wait_for_a_later_build(landing, database):
     assert [change for change, _ in query(database, sql)] == ["ignored"]
     assert query(database, "select count(*) from staging.stg_accounts__signups") == [(0,)]
 
-    loaded = build(landing, database)
+    loaded = build(landing, database, f"{SIGNUPS} +fct_landing_files")
     assert loaded.returncode == 0, loaded.stderr + loaded.stdout
     assert query(database, sql) == [("new", None)]
     assert query(database, "select count(*) from staging.stg_accounts__signups") == [(1,)]
@@ -183,7 +193,7 @@ def test_missing_table_folder_fails_naming_it(landing, database):
 def test_table_folder_without_files_is_zero_rows(landing, database):
     for file in (landing / "processing/reports").iterdir():
         file.unlink()
-    result = build(landing, database)
+    result = build(landing, database, "+fct_landing_row_counts")
     assert result.returncode == 0, result.stderr + result.stdout
     counts = query(
         database,
