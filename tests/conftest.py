@@ -440,9 +440,9 @@ class Demo:
     decisions: DemoDecisions | None  # seed 7's decision file (tests/demo_decisions.py)
 
 
-def _as_of(landing: Path) -> str:
-    """The as_of of a generated demo (its manifest)."""
-    return json.loads((landing / "_expected/manifest.json").read_text())["as_of"]
+def _manifest(landing: Path) -> dict:
+    """A generated demo's manifest (seed, days, as_of, row counts)."""
+    return json.loads((landing / "_expected/manifest.json").read_text())
 
 
 def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -486,6 +486,9 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
     def decisions_of(seed: int) -> Path:
         return shared / f"demo{seed}" / "decisions"
 
+    def decisions_env(seed: int) -> dict[str, str]:
+        return {"TALLY_DECISIONS_DIR": str(decisions_of(seed))}
+
     def landing_of(seed: int) -> Path:
         landing = shared / f"demo{seed}" / "landing"
         with FileLock(shared / f"demo{seed}.lock"):
@@ -498,19 +501,17 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
                 assert generated.returncode == 0, generated.stderr
                 if seed == 7:
                     add_odd_files(landing)
-                    add_decisions(landing, decisions_of(seed), _as_of(landing))
+                    add_decisions(landing, decisions_of(seed), _manifest(landing)["as_of"])
                 (shared / f"demo{seed}.done").touch()
         return landing
 
-    def decisions(seed: int, landing: Path) -> DemoDecisions | None:
-        if seed != 7:
-            return None
-        return demo_decisions(landing, decisions_of(seed), _as_of(landing))
+    def decisions(seed: int, landing: Path, as_of: str) -> DemoDecisions | None:
+        return demo_decisions(landing, decisions_of(seed), as_of) if seed == 7 else None
 
-    def duckdb_demo(seed: int, landing: Path, as_of: str) -> Demo:
+    def duckdb_demo(seed: int, landing: Path, manifest: dict) -> Demo:
         folder = shared / f"demo-{seed}-duckdb"
-        env = {"TALLY_DECISIONS_DIR": str(decisions_of(seed))}
-        warehouse = Warehouse("duckdb", folder / "tally.duckdb", env=env)
+        warehouse = Warehouse("duckdb", folder / "tally.duckdb", env=decisions_env(seed))
+        as_of = manifest["as_of"]
         output = shared / f"demo-{seed}-duckdb.stdout"
         with FileLock(shared / f"demo-{seed}-duckdb.lock"):
             if not output.exists():
@@ -518,22 +519,23 @@ def demo_build(tmp_path_factory, make_warehouse) -> Callable[[int, str], Demo]:
                 folder.mkdir()
                 # the demo builds run the checkpoint too (test_expectations.py reads it)
                 output.write_text(warehouse.build_ok(landing, as_of, validate=True))
-        manifest = json.loads((landing / "_expected/manifest.json").read_text())
-        return Demo(landing, manifest, warehouse, output.read_text(), decisions(seed, landing))
+        stdout = output.read_text()
+        return Demo(landing, manifest, warehouse, stdout, decisions(seed, landing, as_of))
 
     def get(seed: int, target: str) -> Demo:
         if (seed, target) not in builds:
             landing = landing_of(seed)
-            manifest = json.loads((landing / "_expected/manifest.json").read_text())
+            manifest = _manifest(landing)
             if target == "duckdb":
-                builds[seed, target] = duckdb_demo(seed, landing, manifest["as_of"])
+                builds[seed, target] = duckdb_demo(seed, landing, manifest)
             else:
+                as_of = manifest["as_of"]
                 warehouse = make_warehouse(target, f"demo-{seed}-{target}")
-                warehouse.env = {**warehouse.env, "TALLY_DECISIONS_DIR": str(decisions_of(seed))}
+                warehouse.env = {**warehouse.env, **decisions_env(seed)}
                 # Spark has no checkpoint (its dbt tests are the checks)
-                stdout = warehouse.build_ok(landing, manifest["as_of"], validate=target != "spark")
+                stdout = warehouse.build_ok(landing, as_of, validate=target != "spark")
                 builds[seed, target] = Demo(
-                    landing, manifest, warehouse, stdout, decisions(seed, landing)
+                    landing, manifest, warehouse, stdout, decisions(seed, landing, as_of)
                 )
         return builds[seed, target]
 
