@@ -10,7 +10,7 @@ payments and N settlements over 30 days as landing CSVs (bench/payments_psp_data
                         wall clock of the command
   tally_postgres_models the models' own execution time (sum over run_results.json)
   handwritten_postgres  one hand-written SQL script on the same loaded text tables
-                        (landing_load.*): parse types, FULL OUTER JOIN, write the
+                        (landing.*): parse types, FULL OUTER JOIN, write the
                         break rows and the per-day summary
 
 and checks that both find exactly the injected break counts. Usage:
@@ -62,7 +62,7 @@ with payments as (
         upper(trim(currency)) as currency,
         lower(trim(status)) as status,
         cast(created_at as timestamptz) at time zone 'UTC' as record_at
-    from landing_load.payments__payments
+    from landing.payments__payments
     where _source_row is not null and lower(trim(status)) in ('captured', 'refunded')
     order by lower(trim(payment_id)), _source_file, _source_row
 ),
@@ -74,7 +74,7 @@ settlements as (
         upper(trim(currency)) as currency,
         case upper(trim(status)) when 'SETTLED' then 'captured' else 'refunded' end as status,
         cast(settled_at as timestamptz) at time zone 'UTC' as record_at
-    from landing_load.psp__settlements
+    from landing.psp__settlements
     where _source_row is not null
     order by lower(trim(merchant_reference)), _source_file, _source_row
 )
