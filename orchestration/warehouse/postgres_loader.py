@@ -103,6 +103,10 @@ def _load_table(
             ignored.append(Ignored(new.relative, STILL_WRITING))
             continue
         loaded += 1
+    if loaded:
+        # fresh planner statistics for the staging models that read it (autovacuum
+        # gathers them only later)
+        cursor.execute(f"analyze {target}")
     _record_ignored(cursor, table, ignored, loaded_at, echo)
     return loaded
 

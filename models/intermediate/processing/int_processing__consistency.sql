@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table, not a view: its data tests and the models after it read it several
+    times, and PostgreSQL and Spark would compute the view again each time. -#}
 -- Each processing's state: its participants (see int_processing__participants),
 -- who has reported and what, and its status:
 --   inconsistent  a participant's latest report says inconsistent

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table, not a view: its data tests and the models after it read it several
+    times, and PostgreSQL and Spark would compute the view again each time. -#}
 -- Who takes part in each processing: its entry service, plus every service
 -- named as a dependent in a report of a participant, transitively (a dependent
 -- of a dependent takes part too). A report from a service nobody named does

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+{#- A table, not a view: its data tests and the models after it read it several
+    times, and PostgreSQL and Spark would compute the view again each time. -#}
 -- Records per hour, up to as_of, of every series the volume rule watches: each
 -- landing table (its staged rows, by the record time its source declares) and
 -- each side of each reconciliation (its records, by their time in the
