@@ -1,6 +1,7 @@
-{{ config(materialized='table') }}
-{#- A table, not a view: its data tests and the models after it read it several
-    times, and PostgreSQL and Spark would compute the view again each time. -#}
+{{ config(materialized='view' if target.type == 'duckdb' else 'table') }}
+{#- A table on PostgreSQL and Spark: its data tests and the models after it read
+    it several times, and they would compute a view again each time. On DuckDB a
+    view costs less than writing the table (most builds hold few rows). -#}
 -- Each processing's state: its participants (see int_processing__participants),
 -- who has reported and what, and its status:
 --   inconsistent  a participant's latest report says inconsistent
