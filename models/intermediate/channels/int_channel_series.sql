@@ -1,7 +1,4 @@
-{{ config(materialized='view' if target.type == 'duckdb' else 'table') }}
-{#- A table on PostgreSQL and Spark: its data tests and the models after it read
-    it several times, and they would compute a view again each time. On DuckDB a
-    view costs less than writing the table (most builds hold few rows). -#}
+{{ config(materialized=tally.read_often_materialization()) }}
 -- One row per monitored series: each channel as a whole (merchant_id null) and
 -- each channel + merchant, with the rule that applies to it. The most specific
 -- row of channel_rules wins column by column: merchant row, then channel row,

@@ -1,7 +1,4 @@
-{{ config(materialized='view' if target.type == 'duckdb' else 'table') }}
-{#- A table on PostgreSQL and Spark: its data tests and the models after it read
-    it several times, and they would compute a view again each time. On DuckDB a
-    view costs less than writing the table (most builds hold few rows). -#}
+{{ config(materialized=tally.read_often_materialization()) }}
 -- Each processing's state: its participants (see int_processing__participants),
 -- who has reported and what, and its status:
 --   inconsistent  a participant's latest report says inconsistent

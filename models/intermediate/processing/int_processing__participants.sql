@@ -1,7 +1,4 @@
-{{ config(materialized='view' if target.type == 'duckdb' else 'table') }}
-{#- A table on PostgreSQL and Spark: its data tests and the models after it read
-    it several times, and they would compute a view again each time. On DuckDB a
-    view costs less than writing the table (most builds hold few rows). -#}
+{{ config(materialized=tally.read_often_materialization()) }}
 -- Who takes part in each processing: its entry service, plus every service
 -- named as a dependent in a report of a participant, transitively (a dependent
 -- of a dependent takes part too). A report from a service nobody named does

@@ -1,7 +1,4 @@
-{{ config(materialized='view' if target.type == 'duckdb' else 'table') }}
-{#- A table on PostgreSQL and Spark: its data tests and the models after it read
-    it several times, and they would compute a view again each time. On DuckDB a
-    view costs less than writing the table (most builds hold few rows). -#}
+{{ config(materialized=tally.read_often_materialization()) }}
 -- Records per hour, up to as_of, of every series the volume rule watches: each
 -- landing table (its staged rows, by the record time its source declares) and
 -- each side of each reconciliation (its records, by their time in the
