@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import forked_commands
 import pytest
 from demo_decisions import DemoDecisions, add_decisions, demo_decisions
 from hypothesis import HealthCheck, Phase, settings
@@ -151,14 +152,8 @@ def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def _run_in_project(
     executable: Path, args: tuple[str, ...], env: dict[str, str] | None, timeout: int
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(executable), *args],
-        cwd=PROJECT_DIR,
-        env=tally_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    # a process of its own, forked from one that imported dbt once (forked_commands.py)
+    return forked_commands.run(executable, args, tally_environment(env), PROJECT_DIR, timeout)
 
 
 def build_args(landing: Path, database: Path, as_of: str | None = None) -> list[str]:
