@@ -126,3 +126,41 @@ with {SIDES_SQL}
 select record_key, amount, currency, status, cast(record_at as date) as right_day
 from settlements order by record_key;
 """
+
+
+def _file_list(files: list[str]) -> str:
+    """A DuckDB list literal of file paths (each a literal string, never a pattern)."""
+    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in files) + "]"
+
+
+def read_files_sql(files: list[str]) -> str:
+    """The landing CSVs of one table as text columns, in file order, with the file
+    each row came from (a tool starting from files reads them this way)."""
+    return (
+        f"read_csv({_file_list(files)}, header = true, all_varchar = true, "
+        "filename = '_source_file')"
+    )
+
+
+def landing_from_files_sql(files: dict[str, list[str]]) -> str:
+    """The two landing tables built from their CSV files, as the hand-written query
+    and reladiff start from them: every value text, `_source_row` the row's place
+    in the table (a table keeps the order its rows were inserted in, file by file)."""
+    statements = ["create schema if not exists landing;"]
+    for table in (PAYMENTS, SETTLEMENTS):
+        statements.append(
+            f"create table {table}_text as select * from {read_files_sql(files[table])};\n"
+            f"create view {table} as select *, rowid + 1 as _source_row from {table}_text;"
+        )
+    return "\n".join(statements)
+
+
+def floor_files_sql(files: dict[str, list[str]]) -> str:
+    """The floor from files: one read of each table's CSVs, a count and a sum."""
+    return f"""
+select
+    (select count(*) from {read_files_sql(files[PAYMENTS])}) as payment_rows,
+    (select sum(cast(amount as decimal(18, 4))) from {read_files_sql(files[PAYMENTS])}),
+    (select count(*) from {read_files_sql(files[SETTLEMENTS])}) as settlement_rows,
+    (select sum(cast(amount_minor as decimal(18, 4))) from {read_files_sql(files[SETTLEMENTS])})
+"""

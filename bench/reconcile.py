@@ -79,6 +79,11 @@ SELECTION = " ".join(
         "fct_recon_window_summary",
     ]
 )
+# What `tally` builds from files into an empty warehouse (input "files"), and in
+# the daily build from files: the reconciliation marts and everything they read.
+FILES_SELECTION = "+fct_recon_breaks +fct_recon_window_summary"
+# the two landing tables every tool reads from files
+FILES_TABLES = {recon_sql.PAYMENTS: "payments/payments", recon_sql.SETTLEMENTS: "psp/settlements"}
 # the landing tables load in the on-run-start hook of any dbt build: selecting
 # one small seed loads them and builds nothing else of the warehouse
 LANDING_MODELS = "currencies"
@@ -189,8 +194,9 @@ class Size:
         # build finds the previous day's parse of the same warehouse
         self.target_root = target_path
         self.env = _environment(self._target("load"))
-        self.runs: dict[tuple[str, str], list[dict]] = {}
-        self.stopped: set[tuple[str, str]] = set()
+        # (tool, mode, input) -> the runs' results
+        self.runs: dict[tuple[str, str, str], list[dict]] = {}
+        self.stopped: set[tuple[str, str, str]] = set()
         self.info: dict = {"n_per_side": n}
 
     def _target(self, name: str) -> Path:
@@ -224,6 +230,13 @@ class Size:
                 connection.execute(f"select count(*) from {table}").fetchone()[0]
                 for table in (recon_sql.PAYMENTS, recon_sql.SETTLEMENTS)
             ]
+            # the files hold the data rows (the tables add a version marker per file)
+            self.expected_file_rows = [
+                connection.execute(
+                    f"select count(*) from {table} where _source_row is not null"
+                ).fetchone()[0]
+                for table in (recon_sql.PAYMENTS, recon_sql.SETTLEMENTS)
+            ]
             if full:
                 loaded_counts = dict(connection.execute(recon_sql.TALLY_COUNTS_SQL).fetchall())
                 if loaded_counts != self.expected:
@@ -244,6 +257,44 @@ class Size:
                 )
         if "tally_incremental" in self.tools:
             self._prepare_incremental()
+        self._prepare_files()
+
+    def _prepare_files(self) -> None:
+        """The landing folder of the runs from files: the payments' and settlements'
+        CSVs (hard links) and a header-only export of every other table, so that
+        Tally loads what the others read and nothing more. The daily build's folder
+        holds days 1-29 while its history is built, then day 30 arrives."""
+        work = self.work
+        self.files_landing = work / "landing_files"
+        for table, header in payments_psp_data.headers().items():
+            if table in FILES_TABLES.values():
+                for path in sorted((self.landing / table).glob("*.csv")):
+                    target = self.files_landing / table / path.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(path, target)
+            else:
+                folder = self.files_landing / table
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "empty.csv").write_text(",".join(header) + "\n", encoding="utf-8")
+        self.files = {
+            name: [str(path) for path in sorted((self.files_landing / table).glob("*.csv"))]
+            for name, table in FILES_TABLES.items()
+        }
+        if "tally" in self.tools:  # untimed: the parse the timed runs find warm
+            config, _ = self._config("tally", "full", "files")
+            self._untimed_tally({**config, "select": WARM_UP_MODEL, "counts": False})
+        if "tally_incremental" in self.tools:
+            self.daily_landing = work / "landing_daily"
+            _link_landing(self.files_landing, self.daily_landing, skip_suffix=f"_{LAST_DAY}")
+            self.daily_history = work / "daily_history.duckdb"
+            env = _environment(self._target("tally_daily"))
+            seconds = _tally_cli(env, self.daily_landing, self.daily_history, HISTORY_AS_OF)
+            _link_landing(self.files_landing, self.daily_landing, skip_suffix=None)
+            self.info["daily_history_build_s"] = round(seconds, 2)
+            print(f"[{self.n:,}] built 29 days of history from files in {seconds:.1f}s")
+            # untimed, on a copy: the daily build's parse, as yesterday's build leaves it
+            config, _ = self._config("tally_incremental", "daily", "files")
+            self._untimed_tally({**config, "select": WARM_UP_MODEL, "counts": False})
 
     def _prepare_incremental(self) -> None:
         """29 days built (as_of the 30th), then day 30's files loaded into the landing
@@ -251,7 +302,9 @@ class Size:
         work = self.work
         self.history_landing = work / "landing_history"
         _link_landing(self.landing, self.history_landing, skip_suffix=f"_{LAST_DAY}")
-        self.history = work / "history.duckdb"
+        # not "history.duckdb": DuckDB names the database after the file, and a
+        # database named like one of its schemas makes references ambiguous
+        self.history = work / "history_29_days.duckdb"
         env = _environment(self._target("history"))
         seconds = _tally_cli(env, self.history_landing, self.history, HISTORY_AS_OF)
         _link_landing(self.landing, self.history_landing, skip_suffix=None)
@@ -288,7 +341,9 @@ class Size:
         }
         return self._untimed_tally(config)
 
-    def _config(self, tool: str, mode: str) -> tuple[dict, Path | None]:
+    def _config(self, tool: str, mode: str, source: str = "tables") -> tuple[dict, Path | None]:
+        if source == "files":
+            return self._files_config(tool, mode)
         base = {"n": self.n, "mode": mode}
         if tool == "floor":
             return {**base, "db": str(self.loaded)}, None
@@ -319,18 +374,49 @@ class Size:
             }, None
         return {**base, "db": str(self.peers_db)}, PEERS_PYTHON
 
-    def modes(self, tool: str) -> list[str]:
+    def _files_config(self, tool: str, mode: str) -> tuple[dict, Path | None]:
+        """A run from the landing CSVs: every tool reads, types and compares them
+        within its timed work, into a database of its own made empty first."""
+        base = {"n": self.n, "mode": mode, "input": "files", "files": self.files}
+        if tool == "floor":
+            return base, None
+        if tool in ("tally", "tally_incremental"):
+            daily = tool == "tally_incremental"
+            db = self.work / ("daily.duckdb" if daily else "tally_files.duckdb")
+            _remove_warehouse(db)
+            if daily:  # yesterday's warehouse; today's files wait in the landing folder
+                _copy_warehouse(self.daily_history, db)
+            return {
+                **base,
+                "db": str(db),
+                "landing": str(self.daily_landing if daily else self.files_landing),
+                "select": FILES_SELECTION,
+                "target_path": str(self._target("tally_daily" if daily else "tally_files")),
+                "as_of": payments_psp_data.AS_OF,
+                "full_refresh": False,
+            }, None
+        db = self.work / f"{tool}_files.duckdb"
+        _remove_warehouse(db)
+        return {**base, "db": str(db)}, None if tool == "handwritten_duckdb" else PEERS_PYTHON
+
+    def cases(self, tool: str) -> list[tuple[str, str]]:
+        """(mode, input) of each measured case of a tool."""
         if tool == "reladiff":
-            return list(RELADIFF_MODES)
-        return ["incremental" if tool == "tally_incremental" else "full"]
+            modes = list(RELADIFF_MODES)
+        else:
+            modes = ["incremental" if tool == "tally_incremental" else "full"]
+        tables = [(mode, "tables") for mode in modes]
+        if tool == "tally_incremental":
+            return [*tables, ("daily", "files")]
+        return tables + [(mode, "files") for mode in modes]
 
     def run_round(self, round_number: int) -> None:
         for tool in self.tools:
-            for mode in self.modes(tool):
-                key = (tool, mode)
+            for mode, source in self.cases(tool):
+                key = (tool, mode, source)
                 if key in self.stopped:
                     continue
-                config, python = self._config(tool, mode)
+                config, python = self._config(tool, mode, source)
                 if python is not None and not python.exists():
                     result = {"error": f"{python} missing: `make bench` creates the peers' venv"}
                 else:
@@ -338,31 +424,38 @@ class Size:
                 self.runs.setdefault(key, []).append(result)
                 if "error" in result:
                     self.stopped.add(key)  # a failed or timed-out tool is not run again
-                    print(f"[{self.n:,}] {tool} {mode}: {result['error']}", flush=True)
+                    print(f"[{self.n:,}] {tool} {mode} {source}: {result['error']}", flush=True)
                     continue
                 print(
-                    f"[{self.n:,}] round {round_number}: {tool:<18} {mode:<11} "
+                    f"[{self.n:,}] round {round_number}: {tool:<18} {mode:<11} {source:<6} "
                     f"{result['seconds']:8.2f}s  rss {result['peak_rss_mb']:7.0f} MB",
                     flush=True,
                 )
 
     def exact(self, tool: str, result: dict) -> bool:
         if tool == "floor":
-            return result.get("rows") == self.expected_rows
+            files = result.get("input") == "files"
+            return result.get("rows") == (self.expected_file_rows if files else self.expected_rows)
         return result.get("counts") == self.expected
 
     def rows(self) -> list[dict]:
         out = []
-        for (tool, mode), results in self.runs.items():
+        for (tool, mode, source), results in self.runs.items():
             good = [r for r in results if "error" not in r]
             failed = [r for r in results if "error" in r]
             if tool == "tally":
-                out.append(self._row("tally_models", mode, good, failed, "models_s"))
-            out.append(self._row(tool, mode, good, failed, "seconds"))
-        return out
+                out.append(self._row("tally_models", mode, source, good, failed, "models_s"))
+            out.append(self._row(tool, mode, source, good, failed, "seconds"))
+        return out + daily_rows(out)
 
-    def _row(self, tool: str, mode: str, good: list, failed: list, key: str) -> dict:
-        row: dict = {"tool": tool, "mode": mode, "n_per_side": self.n, "runs": len(good)}
+    def _row(self, tool: str, mode: str, source: str, good: list, failed: list, key: str) -> dict:
+        row: dict = {
+            "tool": tool,
+            "mode": mode,
+            "input": source,
+            "n_per_side": self.n,
+            "runs": len(good),
+        }
         if good:
             values = [r[key] for r in good]
             row.update(
@@ -402,9 +495,47 @@ class Size:
         return row
 
 
+def _remove_warehouse(db: Path) -> None:
+    """A run that starts from an empty database: the file, its WAL and working copy."""
+    for path in db.parent.glob(db.name + "*"):
+        path.unlink()
+
+
+# What a peer or the hand-written query does each day: it has no incremental mode,
+# so the daily run reads and compares all the days from files again.
+DAILY_NOTE = "no incremental mode: each day reads and compares every day's files again"
+
+
+def daily_rows(rows: list[dict]) -> list[dict]:
+    """The daily steady state beside Tally's daily build: each other tool's run from
+    files over every day (the same runs as its `files` row, shown as `daily`)."""
+    daily = []
+    for row in rows:
+        if row.get("input") != "files" or row["tool"] in ("floor", "tally", "tally_models"):
+            continue
+        if row["tool"] == "tally_incremental":
+            continue
+        copy = {**row, "mode": "daily", "notes": DAILY_NOTE}
+        if row["tool"] == "reladiff":
+            copy["algorithm"] = row["mode"]
+        daily.append(copy)
+    return daily
+
+
+def _base(by: dict, tool: str, row: dict) -> dict | None:
+    """The row of `tool` at the same N and input; the `full` (or reladiff) one.
+    PostgreSQL's one pair is compared as it is (its note says what each starts from)."""
+    inputs = ("tables", "files") if tool.endswith("_postgres") else (row.get("input", "tables"),)
+    for mode, source in ((mode, source) for mode in ("full", "joindiff") for source in inputs):
+        base = by.get((tool, row["n_per_side"], source, mode))
+        if base is not None:
+            return base
+    return None
+
+
 def add_ratios(rows: list[dict]) -> None:
-    """Ratios to the hand-written query and the floor of the same engine and N."""
-    by = {(r["tool"], r["n_per_side"]): r for r in rows}
+    """Ratios to the hand-written query and the floor of the same engine, N and input."""
+    by = {(r["tool"], r["n_per_side"], r.get("input", "tables"), r["mode"]): r for r in rows}
     for row in rows:
         if row.get("median_s") is None:
             continue
@@ -415,13 +546,13 @@ def add_ratios(rows: list[dict]) -> None:
         if not postgres:
             bases["ratio_to_floor"] = "floor"
         for name, base_tool in bases.items():
-            base = by.get((base_tool, row["n_per_side"]))
+            base = _base(by, base_tool, row)
             if base and base.get("median_s"):
                 row[name] = round(row["median_s"] / base["median_s"], 2)
-        hand = by.get(("handwritten_duckdb", row["n_per_side"]))
+        hand = _base(by, "handwritten_duckdb", row)
         if not postgres and hand and hand.get("peak_rss_mb") and row.get("peak_rss_mb"):
             row["rss_ratio_to_handwritten"] = round(row["peak_rss_mb"] / hand["peak_rss_mb"], 2)
-        full = by.get(("tally", row["n_per_side"]))
+        full = _base(by, "tally", row)
         if row["tool"] == "tally_incremental" and full and full.get("median_s"):
             row["ratio_to_full_build"] = round(row["median_s"] / full["median_s"], 3)
             row["models_ratio_to_full_build"] = round(
@@ -461,6 +592,8 @@ def run_postgres(n: int, runs: int) -> list[dict]:
         return {
             "tool": tool,
             "mode": "full",
+            # the script starts from the loaded tables, the whole build from files
+            "input": "files" if tool == "tally_postgres" else "tables",
             "n_per_side": n,
             "runs": len(values),
             "min_s": round(min(values), 3),
@@ -508,9 +641,17 @@ def write_markdown(report: dict, path: Path) -> None:
         "`handwritten_postgres`). `tally_models` sums the models' execution times; dbt "
         "runs one model at a time on DuckDB (the profile's `threads: 1`).",
         "",
-        "| N per side | tool | mode | runs | min s | median s | rows/s | × hand | × floor "
-        "| peak RSS MB | after imports MB | exact |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "`input`: `tables` starts from tables prepared before the clock starts (the landing "
+        "tables loaded; for the peers, the typed and deduplicated sides); `files` starts "
+        "from the landing CSVs, reading, typing, the first row per key and the diff all "
+        "timed, into an empty database. `daily`: day 30 arriving on 29 days of history; "
+        "Tally's daily build (day 30's files loaded within the time) against each other "
+        "tool's run over all 30 days from files (they have no incremental mode: the same "
+        "runs as their `files` rows). `× hand` and `× floor` compare with the same input.",
+        "",
+        "| N per side | tool | mode | input | runs | min s | median s | rows/s | × hand "
+        "| × floor | peak RSS MB | after imports MB | exact |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
 
     def fmt(value, spec):
@@ -519,7 +660,10 @@ def write_markdown(report: dict, path: Path) -> None:
     for r in report["results"]:
         error = f" ({r['error']})" if r.get("error") else ""
         lines.append(
-            f"| {r['n_per_side']:,} | {r['tool']} | {r['mode']} | {r['runs']} "
+            f"| {r['n_per_side']:,} | {r['tool']}"
+            + (f" ({r['algorithm']})" if r.get("algorithm") else "")
+            + f" | {r['mode']} | {r.get('input', 'tables')} "
+            f"| {r['runs']} "
             f"| {fmt(r.get('min_s'), '.3f')} | {fmt(r.get('median_s'), '.3f')} "
             f"| {fmt(r.get('rows_per_s'), ',')} | {fmt(r.get('ratio_to_handwritten'), '.2f')} "
             f"| {fmt(r.get('ratio_to_floor'), '.2f')} | {fmt(r.get('peak_rss_mb'), '.0f')} "
@@ -535,7 +679,10 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["", "## Where Tally's time goes (medians)", ""]
     for r in report["results"]:
         if r["tool"] in ("tally", "tally_incremental") and r.get("per_model_median_s"):
-            lines.append(f"### {r['tool']} at N = {r['n_per_side']:,}")
+            lines.append(
+                f"### {r['tool']} ({r['mode']}, from {r.get('input', 'tables')}) "
+                f"at N = {r['n_per_side']:,}"
+            )
             lines.append("")
             lines.append(
                 f"- phases (s): {r['phases_median_s']}; published: "
@@ -567,8 +714,12 @@ def write_plot(report: dict, path: Path) -> str | None:
     for r in report["results"]:
         if r.get("median_s"):
             label = r["tool"]
+            if r["mode"] == "daily" and r["tool"] != "tally_incremental":
+                continue  # the same runs as the tool's files row
             if r["mode"] not in ("full", "incremental"):
                 label += f" {r['mode']}"
+            if r.get("input") == "files":
+                label += " (files)"
             series.setdefault(label, []).append((r["n_per_side"], r["median_s"]))
     colors = plt.get_cmap("tab20").colors
     for index, (label, points) in enumerate(sorted(series.items())):
@@ -654,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
                         {
                             "tool": tool,
                             "mode": "full",
+                            "input": "files" if tool == "tally_postgres" else "tables",
                             "n_per_side": min(sizes),
                             "runs": 0,
                             "min_s": None,

@@ -42,17 +42,33 @@ def _peak_rss_mb() -> float:
     return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _from_files(config: dict) -> bool:
+    """Whether the run starts from the landing CSVs (`input` files) rather than
+    from tables prepared before the clock starts (`input` tables)."""
+    return config.get("input") == "files"
+
+
 def floor(config: dict) -> dict:
     import duckdb
 
     rss = _rss_now_mb()
     started = time.perf_counter()
-    connection = duckdb.connect(config["db"], read_only=True)
-    row = connection.execute(recon_sql.FLOOR_SQL).fetchone()
+    if _from_files(config):
+        connection = duckdb.connect()
+        row = connection.execute(recon_sql.floor_files_sql(config["files"])).fetchone()
+    else:
+        connection = duckdb.connect(config["db"], read_only=True)
+        row = connection.execute(recon_sql.FLOOR_SQL).fetchone()
     connection.close()
     seconds = time.perf_counter() - started
     # a scan finds no breaks: bench/reconcile.py checks that it saw every row
-    return {"seconds": seconds, "rss_after_imports_mb": rss, "rows": [row[0], row[2]]}
+    rows = [row[0], row[2]]
+    return {
+        "seconds": seconds,
+        "rss_after_imports_mb": rss,
+        "rows": rows,
+        "input": config.get("input"),
+    }
 
 
 def handwritten_duckdb(config: dict) -> dict:
@@ -61,6 +77,8 @@ def handwritten_duckdb(config: dict) -> dict:
     rss = _rss_now_mb()
     started = time.perf_counter()
     connection = duckdb.connect(config["db"])
+    if _from_files(config):  # a new database: the landing tables from the CSVs first
+        connection.execute(recon_sql.landing_from_files_sql(config["files"]))
     connection.execute("create schema if not exists handwritten")
     connection.execute(recon_sql.HANDWRITTEN_SQL)
     connection.close()
@@ -159,6 +177,13 @@ def reladiff(config: dict) -> dict:
     columns = ("amount", "currency", "status")
     rss = _rss_now_mb()
     started = time.perf_counter()
+    if _from_files(config):  # reladiff's way in: DuckDB tables of the typed sides
+        import duckdb
+
+        connection = duckdb.connect(config["db"])
+        connection.execute(recon_sql.landing_from_files_sql(config["files"]))
+        connection.execute(recon_sql.PEERS_TABLES_SQL)
+        connection.close()
     left = rd.connect_to_table(uri, "payments", "record_key", extra_columns=columns)
     right = rd.connect_to_table(uri, "settlements", "record_key", extra_columns=columns)
     rows = list(rd.diff_tables(left, right, algorithm=config["mode"]))
@@ -182,18 +207,23 @@ def _datacompy(config: dict, engine: str) -> dict:
     if engine == "polars":
         import polars as pl
 
-    connection = duckdb.connect(config["db"], read_only=True)
-    loading = time.perf_counter()
-    if engine == "polars":
-        left = connection.sql("select * from payments").pl()
-        right = connection.sql("select * from settlements").pl()
-    else:
-        left = connection.sql("select * from payments").df()
-        right = connection.sql("select * from settlements").df()
-    load_s = time.perf_counter() - loading
-    connection.close()
+    load_s = None
+    if not _from_files(config):  # the typed sides from their tables, untimed
+        connection = duckdb.connect(config["db"], read_only=True)
+        loading = time.perf_counter()
+        if engine == "polars":
+            left = connection.sql("select * from payments").pl()
+            right = connection.sql("select * from settlements").pl()
+        else:
+            left = connection.sql("select * from payments").df()
+            right = connection.sql("select * from settlements").df()
+        load_s = time.perf_counter() - loading
+        connection.close()
     rss = _rss_now_mb()
     started = time.perf_counter()
+    if _from_files(config):
+        typed_sides = _polars_sides if engine == "polars" else _pandas_sides
+        left, right = typed_sides(config["files"])
     if engine == "polars":
         compare = datacompy.PolarsCompare(left, right, join_columns="record_key")
         left_only, right_only = compare.df1_unq_rows, compare.df2_unq_rows
@@ -232,13 +262,116 @@ def _datacompy(config: dict, engine: str) -> dict:
         summary = breaks.groupby(["day", "break_type"]).size()
         windows = summary.index.get_level_values(0).nunique()
     seconds = time.perf_counter() - started
-    return {
+    result = {
         "seconds": seconds,
         "rss_after_imports_mb": rss,
-        "load_s": load_s,
         "counts": _peer_counts(len(left_only), len(right_only), len(differing)),
         "windows": int(windows),
     }
+    if load_s is not None:
+        result["load_s"] = load_s
+    return result
+
+
+# The typed sides from the landing CSVs, each frame library's own way: every value
+# read as text, then typed as recon_sql.SIDES_SQL types them (the first row per key,
+# in file order; captured/refunded payments; minor units scaled by the currency's
+# exponent; the PSP status mapped to the payment's).
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _pandas_sides(files: dict[str, list[str]]) -> tuple:
+    import pandas as pd
+
+    def read(table: str):
+        frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in files[table]]
+        return pd.concat(frames, ignore_index=True)
+
+    payments = read(recon_sql.PAYMENTS)
+    payments["record_key"] = payments["payment_id"].str.strip().str.lower()
+    payments["status"] = payments["status"].str.strip().str.lower()
+    payments = payments[payments["status"].isin(["captured", "refunded"])]
+    payments = payments.drop_duplicates("record_key", keep="first")
+    left = pd.DataFrame(
+        {
+            "record_key": payments["record_key"],
+            "amount": payments["amount"].str.strip().astype("float64"),
+            "currency": payments["currency"].str.strip().str.upper(),
+            "status": payments["status"],
+            "left_day": pd.to_datetime(payments["created_at"], format=TIMESTAMP_FORMAT).dt.date,
+        }
+    )
+    settlements = read(recon_sql.SETTLEMENTS)
+    settlements["record_key"] = settlements["merchant_reference"].str.strip().str.lower()
+    settlements = settlements.drop_duplicates("record_key", keep="first")
+    currency = settlements["currency"].str.strip().str.upper()
+    status = settlements["status"].str.strip().str.upper()
+    right = pd.DataFrame(
+        {
+            "record_key": settlements["record_key"],
+            "amount": settlements["amount_minor"].astype("float64")
+            / currency.map(lambda code: 1 if code == "JPY" else 100),
+            "currency": currency,
+            "status": status.where(status != "SETTLED", "captured").where(
+                status == "SETTLED", "refunded"
+            ),
+            "right_day": pd.to_datetime(settlements["settled_at"], format=TIMESTAMP_FORMAT).dt.date,
+        }
+    )
+    return left.reset_index(drop=True), right.reset_index(drop=True)
+
+
+def _polars_sides(files: dict[str, list[str]]) -> tuple:
+    import polars as pl
+
+    def read(table: str):
+        return pl.concat([pl.read_csv(path, infer_schema=False) for path in files[table]])
+
+    text = pl.col
+    left = (
+        read(recon_sql.PAYMENTS)
+        .with_columns(
+            text("payment_id").str.strip_chars().str.to_lowercase().alias("record_key"),
+            text("status").str.strip_chars().str.to_lowercase().alias("status"),
+        )
+        .filter(text("status").is_in(["captured", "refunded"]))
+        .unique("record_key", keep="first", maintain_order=True)
+        .select(
+            "record_key",
+            text("amount").str.strip_chars().cast(pl.Float64).alias("amount"),
+            text("currency").str.strip_chars().str.to_uppercase().alias("currency"),
+            "status",
+            text("created_at")
+            .str.strptime(pl.Datetime, TIMESTAMP_FORMAT)
+            .dt.date()
+            .alias("left_day"),
+        )
+    )
+    currency = text("currency").str.strip_chars().str.to_uppercase()
+    right = (
+        read(recon_sql.SETTLEMENTS)
+        .with_columns(
+            text("merchant_reference").str.strip_chars().str.to_lowercase().alias("record_key")
+        )
+        .unique("record_key", keep="first", maintain_order=True)
+        .select(
+            "record_key",
+            (
+                text("amount_minor").cast(pl.Float64)
+                / pl.when(currency == "JPY").then(1.0).otherwise(100.0)
+            ).alias("amount"),
+            currency.alias("currency"),
+            pl.when(text("status").str.strip_chars().str.to_uppercase() == "SETTLED")
+            .then(pl.lit("captured"))
+            .otherwise(pl.lit("refunded"))
+            .alias("status"),
+            text("settled_at")
+            .str.strptime(pl.Datetime, TIMESTAMP_FORMAT)
+            .dt.date()
+            .alias("right_day"),
+        )
+    )
+    return left, right
 
 
 def datacompy_pandas(config: dict) -> dict:

@@ -22,7 +22,17 @@ TOOLS = {
     "floor", "handwritten_duckdb", "tally", "tally_models", "tally_incremental", "reladiff",
     "datacompy_pandas", "datacompy_polars", "handwritten_postgres", "tally_postgres",
 }  # fmt: skip
-RESULT_KEYS = {"tool", "mode", "n_per_side", "runs", "min_s", "median_s", "peak_rss_mb", "exact"}
+RESULT_KEYS = {
+    "tool",
+    "mode",
+    "input",
+    "n_per_side",
+    "runs",
+    "min_s",
+    "median_s",
+    "peak_rss_mb",
+    "exact",
+}
 
 
 def test_quick_run_writes_exact_results(tmp_path, capsys):
@@ -38,6 +48,16 @@ def test_quick_run_writes_exact_results(tmp_path, capsys):
     )
     results = report["results"]
     assert {r["tool"] for r in results} == {"floor", "handwritten_duckdb"}
+    # each tool from prepared tables and from the landing files; the hand-written
+    # query's daily run is its run from files (it has no incremental mode)
+    cases = sorted((r["tool"], r["mode"], r["input"]) for r in results)
+    assert cases == [
+        ("floor", "full", "files"),
+        ("floor", "full", "tables"),
+        ("handwritten_duckdb", "daily", "files"),
+        ("handwritten_duckdb", "full", "files"),
+        ("handwritten_duckdb", "full", "tables"),
+    ]
     for row in results:
         assert RESULT_KEYS <= row.keys(), row
         assert row["tool"] in TOOLS
@@ -46,11 +66,15 @@ def test_quick_run_writes_exact_results(tmp_path, capsys):
         assert row["exact"] is True, row
         assert 0 < row["min_s"] <= row["median_s"]
         assert row["peak_rss_mb"] > 0
-    hand = next(r for r in results if r["tool"] == "handwritten_duckdb")
-    assert hand["break_counts"] == {
-        "missing_in_right": 200,
-        "missing_in_left": 200,
-        "value_mismatch": 100,
-    }
-    assert hand["ratio_to_handwritten"] == 1.0
+    hands = {(r["mode"], r["input"]): r for r in results if r["tool"] == "handwritten_duckdb"}
+    for hand in hands.values():
+        assert hand["break_counts"] == {
+            "missing_in_right": 200,
+            "missing_in_left": 200,
+            "value_mismatch": 100,
+        }
+        assert hand["ratio_to_handwritten"] == 1.0
+    assert hands["daily", "files"]["median_s"] == hands["full", "files"]["median_s"]
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "| 20,000 | handwritten_duckdb | full | files | 1 |" in markdown
     assert (tmp_path / "latest.md").read_text().startswith("# Reconciliation benchmark")
