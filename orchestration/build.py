@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration import failed_builds
+from orchestration.contract import declared_schemas
 from orchestration.dbt_runner import BuildOutcome, Progress, run_dbt, run_dbt_parse
 from orchestration.landing_changes import LandingChanges, read_versions
 from orchestration.metrics import write_metrics
@@ -24,6 +25,7 @@ from orchestration.settings import Settings, now_as_of, postgres_session_options
 from orchestration.warehouse import postgres_loader, postgres_lock, spark_loader, spark_session
 from orchestration.warehouse.duckdb_files import (
     WarehouseFileError,
+    check_database_name,
     exclusive_build,
     prepare_working_copy,
     publish,
@@ -376,6 +378,7 @@ def _working_copy(
     """DuckDB: dbt writes a working copy of the published file; finish() publishes it."""
     working = settings.build_duckdb_path
     try:
+        check_database_name(settings.duckdb_path, declared_schemas(settings.project_dir))
         echo(f"  database: {prepare_working_copy(settings.duckdb_path, working)}")
     except WarehouseFileError as error:
         raise BuildError(str(error)) from None

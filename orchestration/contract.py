@@ -9,6 +9,7 @@ which read them from the dbt manifest (landing_files.landing_tables()).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -111,3 +112,26 @@ def decision_columns(project_dir: Path = PROJECT_DIR) -> tuple[str, ...]:
         for table in source.get("tables", [])
         for column in table.get("columns", [])
     )
+
+
+@cache
+def declared_schemas(project_dir: Path = PROJECT_DIR) -> frozenset[str]:
+    """Every schema the project writes or reads: the `+schema` of each model and
+    seed folder in dbt_project.yml, the schema of each source, and `main`."""
+    project = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text(encoding="utf-8"))
+
+    def configured(node: object) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "+schema" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from configured(value)
+
+    schemas = {"main"}
+    for section in ("models", "seeds", "snapshots"):
+        schemas.update(configured(project.get(section) or {}))
+    for path in (Path(project_dir) / "models").rglob("_*__sources.yml"):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []):
+            schemas.add(source.get("schema") or source["name"])
+    return frozenset(schemas)

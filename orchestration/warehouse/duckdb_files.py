@@ -70,6 +70,21 @@ def exclusive_build(working: Path, echo: Callable[[str], None] = print) -> Itera
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def check_database_name(published: Path, schemas: frozenset[str]) -> None:
+    """DuckDB names a database after its file, up to the first dot (`marts.duckdb`
+    and its working copy `marts.duckdb.build` are both `marts`). A database named
+    like one of its schemas makes `marts.<table>` ambiguous, and dbt stops with a
+    binder error naming neither the file nor the fix: refuse such a name first."""
+    database = published.name.split(".")[0]
+    if database.lower() in {schema.lower() for schema in schemas}:
+        raise WarehouseFileError(
+            f"the DuckDB file {published} would be the database {database!r}, the name of "
+            f"one of the warehouse's schemas ({', '.join(sorted(schemas))}): DuckDB could not "
+            "tell the two apart. Give the file another name (for example tally.duckdb); "
+            f"{UNCHANGED}"
+        )
+
+
 def prepare_working_copy(published: Path, working: Path) -> str:
     """Makes the working copy start from the last published build.
 

@@ -149,3 +149,23 @@ def test_dbt_sends_no_usage_statistics(debug_parses):
     assert "running dbt with arguments" in output, "the debug log was read"
     sent = [line for line in output.splitlines() if "Sending event" in line]
     assert not sent, sent[:3]
+
+
+def test_a_warehouse_file_named_like_a_schema_is_refused(tally, landing, tmp_path, demo_build):
+    """DuckDB names a database after its file: `marts.duckdb` would make the
+    schema `marts` ambiguous, so the build stops first, naming the file and the fix."""
+    from orchestration.contract import declared_schemas
+
+    demo = demo_build(7, "duckdb")
+    built_schemas = demo.warehouse.query(
+        "select distinct schema_name from information_schema.schemata "
+        "where catalog_name = current_database()"
+    )
+    assert {name for (name,) in built_schemas} <= declared_schemas()
+
+    database = tmp_path / "warehouse" / "marts.duckdb"
+    common = ["--landing", str(landing), "--duckdb-path", str(database), "--as-of", AS_OF]
+    refused = tally("build", *common)
+    assert refused.returncode != 0
+    assert str(database) in refused.stderr and "another name" in refused.stderr
+    assert not database.exists() and not database.with_name("marts.duckdb.build").exists()

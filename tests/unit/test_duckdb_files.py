@@ -259,3 +259,22 @@ def test_publishing_removes_the_log_of_the_replaced_file(files):
     publish(working, published)
     assert leftovers(published.parent) == []
     assert label(published) == "build 2"
+
+
+@pytest.mark.parametrize("name", ["marts.duckdb", "History.duckdb", "landing.db", "main"])
+def test_a_file_named_like_a_schema_is_refused_naming_file_and_fix(name, tmp_path):
+    from orchestration.contract import declared_schemas
+
+    published = tmp_path / name
+    with pytest.raises(duckdb_files.WarehouseFileError) as refused:
+        duckdb_files.check_database_name(published, declared_schemas())
+    message = str(refused.value)
+    assert str(published) in message and "another name" in message
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("name", ["tally.duckdb", "history_29_days.duckdb", "marts2.duckdb"])
+def test_other_file_names_are_accepted(name, tmp_path):
+    from orchestration.contract import declared_schemas
+
+    duckdb_files.check_database_name(tmp_path / name, declared_schemas())
