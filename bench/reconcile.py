@@ -260,24 +260,14 @@ class Size:
         self._prepare_files()
 
     def _prepare_files(self) -> None:
-        """The landing folder of the runs from files: the payments' and settlements'
-        CSVs (hard links) and a header-only export of every other table, so that
-        Tally loads what the others read and nothing more. The daily build's folder
-        holds days 1-29 while its history is built, then day 30 arrives."""
+        """The runs from files read the landing folder the load read: the payments'
+        and settlements' CSVs (and, for Tally, the ledger's postings of the same
+        payments, which the project's other reconciliations of them read: without
+        them every payment would be a payments_ledger break). The daily build's
+        folder holds days 1-29 while its history is built, then day 30 arrives."""
         work = self.work
-        self.files_landing = work / "landing_files"
-        for table, header in payments_psp_data.headers().items():
-            if table in FILES_TABLES.values():
-                for path in sorted((self.landing / table).glob("*.csv")):
-                    target = self.files_landing / table / path.name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.link(path, target)
-            else:
-                folder = self.files_landing / table
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / "empty.csv").write_text(",".join(header) + "\n", encoding="utf-8")
         self.files = {
-            name: [str(path) for path in sorted((self.files_landing / table).glob("*.csv"))]
+            name: [str(path) for path in sorted((self.landing / table).glob("*.csv"))]
             for name, table in FILES_TABLES.items()
         }
         if "tally" in self.tools:  # untimed: the parse the timed runs find warm
@@ -285,11 +275,11 @@ class Size:
             self._untimed_tally({**config, "select": WARM_UP_MODEL, "counts": False})
         if "tally_incremental" in self.tools:
             self.daily_landing = work / "landing_daily"
-            _link_landing(self.files_landing, self.daily_landing, skip_suffix=f"_{LAST_DAY}")
+            _link_landing(self.landing, self.daily_landing, skip_suffix=f"_{LAST_DAY}")
             self.daily_history = work / "daily_history.duckdb"
             env = _environment(self._target("tally_daily"))
             seconds = _tally_cli(env, self.daily_landing, self.daily_history, HISTORY_AS_OF)
-            _link_landing(self.files_landing, self.daily_landing, skip_suffix=None)
+            _link_landing(self.landing, self.daily_landing, skip_suffix=None)
             self.info["daily_history_build_s"] = round(seconds, 2)
             print(f"[{self.n:,}] built 29 days of history from files in {seconds:.1f}s")
             # untimed, on a copy: the daily build's parse, as yesterday's build leaves it
@@ -389,7 +379,7 @@ class Size:
             return {
                 **base,
                 "db": str(db),
-                "landing": str(self.daily_landing if daily else self.files_landing),
+                "landing": str(self.daily_landing if daily else self.landing),
                 "select": FILES_SELECTION,
                 "target_path": str(self._target("tally_daily" if daily else "tally_files")),
                 "as_of": payments_psp_data.AS_OF,
