@@ -29,13 +29,16 @@ class LandingColumn:
     spec: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def _sources(project_dir: Path, loader: str = LOADER) -> list[dict[str, Any]]:
+def _all_sources(project_dir: Path) -> list[dict[str, Any]]:
+    """Every source declared in the project's `_<service>__sources.yml` files."""
     found = []
     for path in sorted((Path(project_dir) / "models").rglob("_*__sources.yml")):
-        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []):
-            if source.get("loader") == loader:
-                found.append(source)
+        found += (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", [])
     return found
+
+
+def _sources(project_dir: Path, loader: str = LOADER) -> list[dict[str, Any]]:
+    return [source for source in _all_sources(project_dir) if source.get("loader") == loader]
 
 
 def _tally_meta(node: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +134,5 @@ def declared_schemas(project_dir: Path = PROJECT_DIR) -> frozenset[str]:
     schemas = {"main"}
     for section in ("models", "seeds", "snapshots"):
         schemas.update(configured(project.get(section) or {}))
-    for path in (Path(project_dir) / "models").rglob("_*__sources.yml"):
-        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []):
-            schemas.add(source.get("schema") or source["name"])
+    schemas.update(source.get("schema") or source["name"] for source in _all_sources(project_dir))
     return frozenset(schemas)

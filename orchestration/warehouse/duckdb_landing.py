@@ -40,7 +40,8 @@ from orchestration.warehouse.landing_files import (
     versions_from_rows,
 )
 
-_PATTERN_CHARACTERS = set("*?[]{}\\")
+# characters DuckDB's readers expand in a path: a path holding one is never read
+PATTERN_CHARACTERS = frozenset("*?[]{}\\")
 _links_root: Path | None = None
 
 
@@ -50,7 +51,7 @@ def _links_folder() -> Path:
     if _links_root is None:
         _links_root = Path(tempfile.mkdtemp(prefix="tally-landing-"))
         atexit.register(shutil.rmtree, _links_root, True)
-        if _PATTERN_CHARACTERS & set(str(_links_root)):
+        if PATTERN_CHARACTERS & set(str(_links_root)):
             raise LandingError(
                 f"The temporary folder {_links_root} holds a pattern character; "
                 "set TMPDIR to a plain path"
