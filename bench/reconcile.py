@@ -50,6 +50,8 @@ import machine_info  # noqa: E402
 import payments_psp_data  # noqa: E402
 import recon_sql  # noqa: E402
 
+from orchestration.warehouse.duckdb_landing import PATTERN_CHARACTERS  # noqa: E402
+
 RESULTS_DIR = BENCH_DIR / "results"
 TALLY = Path(sys.executable).with_name("tally")
 RUNNER = BENCH_DIR / "runner.py"
@@ -265,7 +267,6 @@ class Size:
         payments, which the project's other reconciliations of them read: without
         them every payment would be a payments_ledger break). The daily build's
         folder holds days 1-29 while its history is built, then day 30 arrives."""
-        work = self.work
         self.files = {
             name: [str(path) for path in sorted((self.landing / table).glob("*.csv"))]
             for name, table in FILES_TABLES.items()
@@ -274,30 +275,34 @@ class Size:
             config, _ = self._config("tally", "full", "files")
             self._untimed_tally({**config, "select": WARM_UP_MODEL, "counts": False})
         if "tally_incremental" in self.tools:
-            self.daily_landing = work / "landing_daily"
-            _link_landing(self.landing, self.daily_landing, skip_suffix=f"_{LAST_DAY}")
-            self.daily_history = work / "daily_history.duckdb"
-            env = _environment(self._target("tally_daily"))
-            seconds = _tally_cli(env, self.daily_landing, self.daily_history, HISTORY_AS_OF)
-            _link_landing(self.landing, self.daily_landing, skip_suffix=None)
+            self.daily_landing, self.daily_history, seconds = self._history_of_29_days(
+                "landing_daily", "daily_history.duckdb", "tally_daily"
+            )
             self.info["daily_history_build_s"] = round(seconds, 2)
             print(f"[{self.n:,}] built 29 days of history from files in {seconds:.1f}s")
             # untimed, on a copy: the daily build's parse, as yesterday's build leaves it
             config, _ = self._config("tally_incremental", "daily", "files")
             self._untimed_tally({**config, "select": WARM_UP_MODEL, "counts": False})
 
+    def _history_of_29_days(self, folder: str, db: str, target: str) -> tuple[Path, Path, float]:
+        """A landing folder of days 1-29 (links to the landing files), a whole
+        `tally build` of it as of day 30, then day 30's files linked in (not loaded).
+        Returns the folder, the warehouse and the build's seconds."""
+        landing, warehouse = self.work / folder, self.work / db
+        _link_landing(self.landing, landing, skip_suffix=f"_{LAST_DAY}")
+        env = _environment(self._target(target))
+        seconds = _tally_cli(env, landing, warehouse, HISTORY_AS_OF)
+        _link_landing(self.landing, landing, skip_suffix=None)
+        return landing, warehouse, seconds
+
     def _prepare_incremental(self) -> None:
         """29 days built (as_of the 30th), then day 30's files loaded into the landing
         tables; each timed run builds the payments_psp path from a copy of that."""
-        work = self.work
-        self.history_landing = work / "landing_history"
-        _link_landing(self.landing, self.history_landing, skip_suffix=f"_{LAST_DAY}")
         # not "history.duckdb": DuckDB names the database after the file, and a
         # database named like one of its schemas makes references ambiguous
-        self.history = work / "history_29_days.duckdb"
-        env = _environment(self._target("history"))
-        seconds = _tally_cli(env, self.history_landing, self.history, HISTORY_AS_OF)
-        _link_landing(self.landing, self.history_landing, skip_suffix=None)
+        self.history_landing, self.history, seconds = self._history_of_29_days(
+            "landing_history", "history_29_days.duckdb", "history"
+        )
         seconds += self._load_landing(self.history_landing, self.history, "history")
         self.info["incremental_history_build_s"] = round(seconds, 2)
         print(f"[{self.n:,}] built 29 days of history in {seconds:.1f}s", flush=True)
@@ -487,8 +492,9 @@ class Size:
 
 def _remove_warehouse(db: Path) -> None:
     """A run that starts from an empty database: the file, its WAL and working copy."""
-    for path in db.parent.glob(db.name + "*"):
-        path.unlink()
+    for path in db.parent.iterdir():  # by name, never as a pattern
+        if path.name.startswith(db.name):
+            path.unlink()
 
 
 # What a peer or the hand-written query does each day: it has no incremental mode,
@@ -775,6 +781,11 @@ def main(argv: list[str] | None = None) -> int:
         "results": [],
     }
     root = Path(tempfile.mkdtemp(prefix="tally-bench-recon-"))
+    if PATTERN_CHARACTERS & set(str(root)):  # the runs from files name exact paths
+        shutil.rmtree(root)
+        parser.error(
+            f"the temporary folder {root} holds a pattern character; set TMPDIR to a plain path"
+        )
     report["machine"]["work_filesystem"] = machine_info.filesystem(root)
     target_path = root / "target"  # one dbt target folder per size and tool
     try:
