@@ -343,6 +343,15 @@ def spark_available() -> None:
         pytest.skip(f"spark target unavailable: missing {', '.join(missing)}")
 
 
+# Spark for the suite's small tables (docs/engines.md): one task per shuffle, as a
+# task's fixed cost dominates, and a JIT that compiles less, as no JVM of the
+# suite runs long enough to repay the optimizing compiler.
+SPARK_SMALL_DATA = {
+    "TALLY_SPARK_SHUFFLE_PARTITIONS": "1",
+    "TALLY_SPARK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m",
+}
+
+
 @dataclass
 class Warehouse:
     """One engine's warehouse: where `tally build` writes and tests read the marts."""
@@ -412,9 +421,7 @@ def make_warehouse(request, tmp_path_factory) -> Callable[[str, str], Warehouse]
         if target == "spark":
             request.getfixturevalue("spark_available")
             folder = tmp_path_factory.mktemp(name) / "spark-warehouse"
-            # one task per shuffle: the suite's tables are small, and a task's
-            # fixed cost dominates
-            env = {"TALLY_SPARK_WAREHOUSE": str(folder), "TALLY_SPARK_SHUFFLE_PARTITIONS": "1"}
+            env = {"TALLY_SPARK_WAREHOUSE": str(folder), **SPARK_SMALL_DATA}
             return Warehouse("spark", env=env, spark_warehouse=folder)
         cluster = request.getfixturevalue("postgres_cluster")
         database = name.replace("-", "_").lower()

@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import SPARK_SMALL_DATA
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -46,7 +47,7 @@ def test_a_killed_spark_jvm_fails_the_build_with_its_exit_code(spark_available, 
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "TALLY_SPARK_SCRATCH": str(tmp_path / "scratch")},
+        env={**os.environ, **SPARK_SMALL_DATA, "TALLY_SPARK_SCRATCH": str(tmp_path / "scratch")},
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     message = ran.stdout

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from conftest import SPARK_SMALL_DATA, write_csv
 
 from orchestration.settings import Settings
 from orchestration.warehouse import spark_loader, spark_session
@@ -26,7 +26,7 @@ TABLE = LandingTable("accounts", "signups", ("user_id", "country", "signed_up_at
 @pytest.fixture(scope="module")
 def spark(spark_available, tmp_path_factory):
     settings = Settings(spark_warehouse=tmp_path_factory.mktemp("spark") / "warehouse")
-    session = spark_session.start(settings)
+    session = spark_session.start(settings, SPARK_SMALL_DATA)
     yield session, settings
     spark_session.stop()
 

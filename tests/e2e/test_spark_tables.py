@@ -8,21 +8,21 @@ fails at run time."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_DIR, tally_environment
+from conftest import PROJECT_DIR, SPARK_SMALL_DATA, tally_environment
 
 from orchestration.settings import Settings
 from orchestration.warehouse import marts, spark_session
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-DBT = Path(sys.executable).with_name("dbt")
 
 
 def _project(root: Path, warehouse: Path) -> Path:
@@ -50,7 +50,7 @@ def _project(root: Path, warehouse: Path) -> Path:
         "host": "localhost",
         "schema": "marts",
         "threads": 1,
-        "server_side_parameters": spark_session.session_parameters(settings),
+        "server_side_parameters": spark_session.session_parameters(settings, SPARK_SMALL_DATA),
     }
     (root / "profiles.yml").write_text(
         yaml.safe_dump({"swap_check": {"target": "spark", "outputs": {"spark": output}}})
@@ -61,23 +61,45 @@ def _project(root: Path, warehouse: Path) -> Path:
     return root
 
 
-def _run(project: Path, kept: str, swapped: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DBT), "run", "--project-dir", str(project), "--profiles-dir", str(project),
-         "--vars", yaml.safe_dump({"kept": kept, "swapped": swapped})],
+# Both runs in one child process, as two invocations of dbt's runner: they share
+# the Spark session (and its JVM), as a build's steps do. Each run's output ends
+# with a line saying how it ended.
+RUNS = textwrap.dedent(
+    """
+    import sys
+    from dbt.cli.main import dbtRunner
+
+    project = sys.argv[1]
+    for variables in sys.argv[2:]:
+        result = dbtRunner().invoke(
+            ["run", "--project-dir", project, "--profiles-dir", project, "--vars", variables]
+        )
+        print("RUN OK" if result.success else "RUN FAILED", flush=True)
+    """
+)
+
+
+def _runs(project: Path, *variables: dict[str, str]) -> list[str]:
+    """Runs dbt once per variables, in one process; each run's output."""
+    ran = subprocess.run(
+        [sys.executable, "-c", RUNS, str(project), *(yaml.safe_dump(v) for v in variables)],
         cwd=project, env=tally_environment(), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    outputs = re.split(r"(?<=RUN OK\n)|(?<=RUN FAILED\n)", ran.stdout)
+    assert len([output for output in outputs if output]) == len(variables), ran.stdout
+    return outputs
 
 
 def test_a_failed_table_keeps_its_previous_rows(spark_available, tmp_path):
     warehouse = tmp_path / "warehouse"
     project = _project(tmp_path / "project", warehouse)
-    first = _run(project, "1", "10")
-    assert first.returncode == 0, first.stdout + first.stderr
-
-    # `swapped` now fails while Spark runs it (not at compile time); `kept` rebuilds
-    second = _run(project, "2", "raise_error('boom')")
-    assert second.returncode != 0 and "boom" in second.stdout, second.stdout
+    # then `swapped` fails while Spark runs it (not at compile time); `kept` rebuilds
+    first, second = _runs(
+        project, {"kept": "1", "swapped": "10"}, {"kept": "2", "swapped": "raise_error('boom')"}
+    )[:2]
+    assert first.endswith("RUN OK\n"), first
+    assert second.endswith("RUN FAILED\n") and "boom" in second, second
 
     settings = Settings(target="spark", spark_warehouse=warehouse)
     assert marts.query(settings, "select value from marts.swapped") == [(10,)]
