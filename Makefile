@@ -125,8 +125,9 @@ bench-install: install $(PEERS_STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 
 # Tally against the hand-written query and the peers, 1M and 10M rows per side
-# (bench/README.md). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--sizes 1000000".
-bench: bench-install postgres-server
+# (bench/README.md). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--sizes 1000000";
+# --postgres and --spark add those engines at the smallest size.
+bench: bench-install postgres-server spark-install java
 	$(BIN)/python bench/reconcile.py $(BENCH_ARGS)
 
 # The older single-question benchmarks (bench/README.md).

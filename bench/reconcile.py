@@ -21,7 +21,11 @@ own (bench/runner.py; imports excluded from the time, peak RSS reported):
 Every tool is checked against the injected break counts (`exact`).
 
     .venv/bin/python bench/reconcile.py [--sizes 1000000,10000000] [--runs 3]
-        [--tools floor,handwritten_duckdb,...] [--quick] [--postgres]
+        [--tools floor,handwritten_duckdb,...] [--quick] [--postgres] [--spark]
+
+--postgres and --spark add each engine's pair at the smallest N: the hand-written
+SQL and the whole `tally build` on PostgreSQL (bench/postgres.py) and on Spark
+(bench/spark.py, from the same landing files).
 
 Writes bench/results/latest.json, latest.md and latest.png (see bench/README.md).
 """
@@ -37,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -529,24 +534,28 @@ def _base(by: dict, tool: str, row: dict) -> dict | None:
     return None
 
 
+def _engine(tool: str) -> str:
+    """The engine a tool's row ran on: PostgreSQL and Spark rows are named so."""
+    engines = ("postgres", "spark")
+    return next((engine for engine in engines if tool.endswith(f"_{engine}")), "duckdb")
+
+
 def add_ratios(rows: list[dict]) -> None:
     """Ratios to the hand-written query and the floor of the same engine, N and input."""
     by = {(r["tool"], r["n_per_side"], r.get("input", "tables"), r["mode"]): r for r in rows}
     for row in rows:
         if row.get("median_s") is None:
             continue
-        postgres = row["tool"].endswith("_postgres")
-        bases = {
-            "ratio_to_handwritten": "handwritten_postgres" if postgres else "handwritten_duckdb"
-        }
-        if not postgres:
+        engine = _engine(row["tool"])
+        bases = {"ratio_to_handwritten": f"handwritten_{engine}"}
+        if engine == "duckdb":
             bases["ratio_to_floor"] = "floor"
         for name, base_tool in bases.items():
             base = _base(by, base_tool, row)
             if base and base.get("median_s"):
                 row[name] = round(row["median_s"] / base["median_s"], 2)
         hand = _base(by, "handwritten_duckdb", row)
-        if not postgres and hand and hand.get("peak_rss_mb") and row.get("peak_rss_mb"):
+        if engine == "duckdb" and hand and hand.get("peak_rss_mb") and row.get("peak_rss_mb"):
             row["rss_ratio_to_handwritten"] = round(row["peak_rss_mb"] / hand["peak_rss_mb"], 2)
         full = _base(by, "tally", row)
         if row["tool"] == "tally_incremental" and full and full.get("median_s"):
@@ -554,6 +563,36 @@ def add_ratios(rows: list[dict]) -> None:
             row["models_ratio_to_full_build"] = round(
                 row["models_median_s"] / full["models_median_s"], 3
             )
+
+
+def _engine_rows(run: Callable[[], list[dict]], inputs: dict[str, str], n: int) -> list[dict]:
+    """The rows of another engine's pair, or rows that record its error: the
+    DuckDB results still count when PostgreSQL or Spark cannot run."""
+    try:
+        return run()
+    except (Exception, SystemExit) as error:
+        return [
+            {
+                "tool": tool,
+                "mode": "full",
+                "input": source,
+                "n_per_side": n,
+                "runs": 0,
+                "min_s": None,
+                "median_s": None,
+                "peak_rss_mb": None,
+                "exact": False,
+                "error": str(error)[-500:],
+            }
+            for tool, source in inputs.items()
+        ]
+
+
+def run_spark(n: int, runs: int) -> list[dict]:
+    """handwritten_spark and tally_spark (bench/spark.py) at one size."""
+    import spark as spark_bench
+
+    return spark_bench.run(n, runs)[0]
 
 
 def run_postgres(n: int, runs: int) -> list[dict]:
@@ -634,8 +673,9 @@ def write_markdown(report: dict, path: Path) -> None:
         "(2 × N / median). RSS: peak resident set of the tool's own process (imports "
         "included; `after imports` is the part the imports alone take). `× hand`: median "
         "over the hand-written query's median on the same engine (PostgreSQL rows: "
-        "`handwritten_postgres`). `tally_models` sums the models' execution times; dbt "
-        "runs one model at a time on DuckDB (the profile's `threads: 1`).",
+        "`handwritten_postgres`; Spark rows: `handwritten_spark`). `tally_models` sums "
+        "the models' execution times; dbt runs one model at a time on DuckDB (the "
+        "profile's `threads: 1`).",
         "",
         "`input`: `tables` starts from tables prepared before the clock starts (the landing "
         "tables loaded; for the peers, the typed and deduplicated sides); `files` starts "
@@ -754,6 +794,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--postgres-runs", type=int, default=1)
     parser.add_argument(
+        "--spark",
+        action="store_true",
+        help="add handwritten_spark and tally_spark at the smallest N (bench/spark.py)",
+    )
+    parser.add_argument("--spark-runs", type=int, default=1)
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -798,24 +844,17 @@ def main(argv: list[str] | None = None) -> int:
             report["sizes"].append(size.info)
             shutil.rmtree(size.work, ignore_errors=True) if not args.keep else None
         if args.postgres:
-            try:
-                report["results"] += run_postgres(min(sizes), args.postgres_runs)
-            except (Exception, SystemExit) as error:  # the DuckDB results still count
-                for tool in ("handwritten_postgres", "tally_postgres"):
-                    report["results"].append(
-                        {
-                            "tool": tool,
-                            "mode": "full",
-                            "input": "files" if tool == "tally_postgres" else "tables",
-                            "n_per_side": min(sizes),
-                            "runs": 0,
-                            "min_s": None,
-                            "median_s": None,
-                            "peak_rss_mb": None,
-                            "exact": False,
-                            "error": str(error)[-500:],
-                        }
-                    )
+            report["results"] += _engine_rows(
+                lambda: run_postgres(min(sizes), args.postgres_runs),
+                {"handwritten_postgres": "tables", "tally_postgres": "files"},
+                min(sizes),
+            )
+        if args.spark:
+            report["results"] += _engine_rows(
+                lambda: run_spark(min(sizes), args.spark_runs),
+                {"handwritten_spark": "files", "tally_spark": "files"},
+                min(sizes),
+            )
     finally:
         if args.keep:
             print(f"kept {root}")
