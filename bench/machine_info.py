@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,3 +62,22 @@ def write_results(path: Path, benchmark: str, results: list, **extra: object) ->
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def timed_row(tool: str, source: str, n: int, seconds: list[float], exact: bool, note: str) -> dict:
+    """One tool's row of the reconciliation benchmark from its runs' seconds, for
+    the pairs that run once per engine (PostgreSQL, Spark): full mode, no RSS."""
+    median = statistics.median(seconds)
+    return {
+        "tool": tool,
+        "mode": "full",
+        "input": source,
+        "n_per_side": n,
+        "runs": len(seconds),
+        "min_s": round(min(seconds), 3),
+        "median_s": round(median, 3),
+        "peak_rss_mb": None,
+        "exact": exact,
+        "rows_per_s": round(2 * n / median),
+        "notes": note,
+    }

@@ -623,32 +623,21 @@ def run_postgres(n: int, runs: int) -> list[dict]:
         cluster.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    def row(tool: str, values: list[float], counts: dict, note: str) -> dict:
-        return {
-            "tool": tool,
-            "mode": "full",
-            # the script starts from the loaded tables, the whole build from files
-            "input": "files" if tool == "tally_postgres" else "tables",
-            "n_per_side": n,
-            "runs": len(values),
-            "min_s": round(min(values), 3),
-            "median_s": round(statistics.median(values), 3),
-            "peak_rss_mb": None,
-            "exact": counts == expected,
-            "rows_per_s": round(2 * n / statistics.median(values)),
-            "notes": note,
-        }
-
-    hand = row(
+    # the script starts from the loaded tables, the whole build from files
+    hand = machine_info.timed_row(
         "handwritten_postgres",
+        "tables",
+        n,
         hand_s,
-        hand_counts,
+        hand_counts == expected,
         "one SQL script over psycopg2 on the loaded text tables; server memory not measured",
     )
-    tally = row(
+    tally = machine_info.timed_row(
         "tally_postgres",
+        "files",
+        n,
         tally_s,
-        tally_counts,
+        tally_counts == expected,
         "whole `tally build --target postgres --full-refresh` command (wall clock, "
         "CLI start-up included): COPY of the landing files, every model and test",
     )

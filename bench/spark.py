@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -42,13 +41,13 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "bench"))
 
+import machine_info  # noqa: E402
 import payments_psp_data  # noqa: E402
 import recon_sql  # noqa: E402
 
@@ -225,32 +224,21 @@ def run(n: int, runs: int, echo=print) -> tuple[list[dict], dict[str, int]]:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    def row(tool: str, values: list[float], counts: dict, note: str) -> dict:
-        return {
-            "tool": tool,
-            "mode": "full",
-            "input": "files",
-            "n_per_side": n,
-            "runs": len(values),
-            "min_s": round(min(values), 3),
-            "median_s": round(statistics.median(values), 3),
-            "peak_rss_mb": None,
-            "exact": counts == expected,
-            "rows_per_s": round(2 * n / statistics.median(values)),
-            "notes": note,
-        }
-
-    hand = row(
+    hand = machine_info.timed_row(
         "handwritten_spark",
+        "files",
+        n,
         hand_s,
-        hand_counts,
+        hand_counts == expected,
         "PySpark script from the CSVs to Parquet tables, Spark session start included",
     )
     hand["session_median_s"] = round(statistics.median(session_s), 3)
-    whole = row(
+    whole = machine_info.timed_row(
         "tally_spark",
+        "files",
+        n,
         tally_s,
-        tally_counts,
+        tally_counts == expected,
         "whole `tally build --target spark --full-refresh` command (wall clock): Spark "
         "session, load of every landing file, every model and test",
     )
@@ -287,16 +275,7 @@ def main() -> int:
             f"{row['tool']:<18} {row['median_s']:>9.2f} {row['ratio_to_handwritten']:>7.2f}  "
             f"{'yes' if row['exact'] else 'NO'}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    machine = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    report = {"machine": machine, "expected_breaks": expected, "results": rows}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    machine_info.write_results(RESULTS, "spark", rows, expected_breaks=expected)
     print(f"\nwrote {RESULTS}")
     return 0 if all(row["exact"] for row in rows) else 1
 
