@@ -81,3 +81,20 @@ def timed_row(tool: str, source: str, n: int, seconds: list[float], exact: bool,
         "rows_per_s": round(2 * n / median),
         "notes": note,
     }
+
+
+def failed_row(tool: str, source: str, n: int, error: BaseException) -> dict:
+    """The row of a tool of such a pair that could not run: no times, not exact,
+    the end of its error."""
+    return {
+        "tool": tool,
+        "mode": "full",
+        "input": source,
+        "n_per_side": n,
+        "runs": 0,
+        "min_s": None,
+        "median_s": None,
+        "peak_rss_mb": None,
+        "exact": False,
+        "error": str(error)[-500:],
+    }

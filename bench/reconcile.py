@@ -571,28 +571,12 @@ def _engine_rows(run: Callable[[], list[dict]], inputs: dict[str, str], n: int) 
     try:
         return run()
     except (Exception, SystemExit) as error:
-        return [
-            {
-                "tool": tool,
-                "mode": "full",
-                "input": source,
-                "n_per_side": n,
-                "runs": 0,
-                "min_s": None,
-                "median_s": None,
-                "peak_rss_mb": None,
-                "exact": False,
-                "error": str(error)[-500:],
-            }
-            for tool, source in inputs.items()
-        ]
+        return [machine_info.failed_row(tool, source, n, error) for tool, source in inputs.items()]
 
 
-def run_spark(n: int, runs: int) -> list[dict]:
-    """handwritten_spark and tally_spark (bench/spark.py) at one size."""
-    import spark as spark_bench
-
-    return spark_bench.run(n, runs)[0]
+# What each tool of the PostgreSQL pair starts from: the script from the loaded
+# tables, the whole build from the landing files.
+POSTGRES_INPUTS = {"handwritten_postgres": "tables", "tally_postgres": "files"}
 
 
 def run_postgres(n: int, runs: int) -> list[dict]:
@@ -623,10 +607,9 @@ def run_postgres(n: int, runs: int) -> list[dict]:
         cluster.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    # the script starts from the loaded tables, the whole build from files
     hand = machine_info.timed_row(
         "handwritten_postgres",
-        "tables",
+        POSTGRES_INPUTS["handwritten_postgres"],
         n,
         hand_s,
         hand_counts == expected,
@@ -634,7 +617,7 @@ def run_postgres(n: int, runs: int) -> list[dict]:
     )
     tally = machine_info.timed_row(
         "tally_postgres",
-        "files",
+        POSTGRES_INPUTS["tally_postgres"],
         n,
         tally_s,
         tally_counts == expected,
@@ -835,13 +818,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.postgres:
             report["results"] += _engine_rows(
                 lambda: run_postgres(min(sizes), args.postgres_runs),
-                {"handwritten_postgres": "tables", "tally_postgres": "files"},
+                POSTGRES_INPUTS,
                 min(sizes),
             )
         if args.spark:
+            import spark as spark_bench
+
             report["results"] += _engine_rows(
-                lambda: run_spark(min(sizes), args.spark_runs),
-                {"handwritten_spark": "files", "tally_spark": "files"},
+                lambda: spark_bench.run(min(sizes), args.spark_runs)[0],
+                spark_bench.INPUTS,
                 min(sizes),
             )
     finally:

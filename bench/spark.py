@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ sys.path.insert(0, str(PROJECT_DIR / "bench"))
 import machine_info  # noqa: E402
 import payments_psp_data  # noqa: E402
 import recon_sql  # noqa: E402
+from reconcile import _environment as bench_environment  # noqa: E402
 
 from orchestration.settings import Settings  # noqa: E402
 from orchestration.warehouse import marts  # noqa: E402
@@ -58,11 +58,14 @@ from orchestration.warehouse.duckdb_landing import PATTERN_CHARACTERS  # noqa: E
 RESULTS = PROJECT_DIR / "bench" / "results" / "spark.json"
 TALLY = Path(sys.executable).with_name("tally")
 TABLES = {"payments": "payments/payments", "settlements": "psp/settlements"}
+# What each tool starts from: both from the landing files.
+INPUTS = {"handwritten_spark": "files", "tally_spark": "files"}
 
 # The sides as on DuckDB (recon_sql.SIDES_SQL), in Spark SQL: no QUALIFY, so the
 # first row per key is a row_number() in a subquery; `_source_row` is an id that
-# increases with the row's place in its file (a file is read in order, within one
-# partition).
+# increases with the row's place in its file while Spark reads the file in one
+# piece (files below spark.sql.files.maxPartitionBytes, 128 MB by default: the
+# benchmark's daily files are; its data has no repeated keys either).
 SPARK_SIDES_SQL = """
 payments as (
     select record_key, amount, currency, status, record_at from (
@@ -156,14 +159,10 @@ def _files(landing: Path) -> dict[str, list[str]]:
 
 
 def _environment(scratch: Path, name: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
-    return {
-        **env,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "DBT_TARGET_PATH": str(scratch / "target"),
-        "TALLY_SPARK_WAREHOUSE": str(scratch / name / "spark-warehouse"),
-        "PYTHONPATH": str(PROJECT_DIR),
-    }
+    """The benchmark's environment for a run (reconcile.py's), with its own Spark
+    warehouse under `scratch`."""
+    env = bench_environment(scratch / "target")
+    return {**env, "TALLY_SPARK_WAREHOUSE": str(scratch / name / "spark-warehouse")}
 
 
 def handwritten(landing: Path, scratch: Path) -> tuple[float, float, dict[str, int]]:
@@ -226,7 +225,7 @@ def run(n: int, runs: int, echo=print) -> tuple[list[dict], dict[str, int]]:
 
     hand = machine_info.timed_row(
         "handwritten_spark",
-        "files",
+        INPUTS["handwritten_spark"],
         n,
         hand_s,
         hand_counts == expected,
@@ -235,7 +234,7 @@ def run(n: int, runs: int, echo=print) -> tuple[list[dict], dict[str, int]]:
     hand["session_median_s"] = round(statistics.median(session_s), 3)
     whole = machine_info.timed_row(
         "tally_spark",
-        "files",
+        INPUTS["tally_spark"],
         n,
         tally_s,
         tally_counts == expected,
