@@ -18,10 +18,14 @@ _PROJECT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "snapshots")
 _PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
 
 
-def manifest_path(project_dir: Path) -> Path:
+def dbt_target_path() -> str:
     """dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as
-    for dbt itself), else target/."""
-    return Path(project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target") / "manifest.json"
+    for dbt itself), else target/. `tally build` writes its artifacts there too."""
+    return os.environ.get("DBT_TARGET_PATH") or "target"
+
+
+def manifest_path(project_dir: Path) -> Path:
+    return Path(project_dir) / dbt_target_path() / "manifest.json"
 
 
 def prepare_manifest(manifest: Path, project_dir: Path, settings: Settings | None = None) -> Path:

@@ -13,6 +13,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 
 from orchestration.build import build_environment, with_environment
+from orchestration.manifest import dbt_target_path
 from orchestration.settings import PROJECT_DIR, Settings
 
 # The dbt installed beside this Python. dagster-dbt's preparer runs `dbt` from
@@ -24,12 +25,10 @@ if os.environ.get("PATH", "").split(os.pathsep)[0] != str(DBT_EXECUTABLE.parent)
 
 _settings = Settings.from_env()
 
-# dbt's target folder: DBT_TARGET_PATH when set (relative to the project, as for
-# dbt itself), else target/. `tally build` writes its artifacts there too.
 tally_project = DbtProject(
     project_dir=PROJECT_DIR,
     profiles_dir=PROJECT_DIR,
-    target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+    target_path=dbt_target_path(),
     prepare_project_cli_args=["parse", "--quiet", "--target", _settings.target],
 )
 

@@ -159,16 +159,30 @@ def test_bad_lock_timeout_is_refused_naming_the_variable(bad):
         ("/tmp/tally-dbt-target", "/tmp/tally-dbt-target/manifest.json"),
     ],
 )
-def test_dagster_reads_the_manifest_where_dbt_writes_it(target_path, expected):
-    """The Dagster project reads its manifest from dbt's target folder:
-    DBT_TARGET_PATH when set (relative to the project, as dbt resolves it), else
-    target/."""
-    env = {key: value for key, value in os.environ.items() if key != "DBT_TARGET_PATH"}
+def test_manifest_is_read_where_dbt_writes_it(target_path, expected, monkeypatch):
+    """DBT_TARGET_PATH when set (relative to the project, as dbt resolves it), else
+    target/: for Dagster's project as for the manifest the suites read."""
+    from dagster_dbt import DbtProject
+
+    from orchestration.manifest import dbt_target_path, manifest_path
+
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
     if target_path:
-        env["DBT_TARGET_PATH"] = target_path
+        monkeypatch.setenv("DBT_TARGET_PATH", target_path)
+    assert manifest_path(PROJECT_DIR) == PROJECT_DIR / expected
+    project = DbtProject(project_dir=PROJECT_DIR, target_path=dbt_target_path())
+    assert project.manifest_path == PROJECT_DIR / expected
+
+
+def test_dagster_project_reads_the_manifest_where_dbt_writes_it(tmp_path):
+    """The Dagster project's manifest follows DBT_TARGET_PATH, relative to the
+    project (a manifest is placed there, so loading the project parses nothing)."""
+    (tmp_path / "manifest.json").write_text("{}")
+    relative = os.path.relpath(tmp_path, PROJECT_DIR)
+    env = {**os.environ, "DBT_TARGET_PATH": relative}
     shown = subprocess.run(
         [sys.executable, "-c", "from orchestration.defs.project import tally_project as p; "
          "print(p.manifest_path)"],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert Path(shown.stdout.strip()) == PROJECT_DIR / expected
+    assert Path(shown.stdout.strip()).resolve() == (tmp_path / "manifest.json").resolve()
