@@ -31,7 +31,11 @@ def test_breaks_exit_zero_and_are_named_unless_fail_on_breaks(tally, broken_land
     assert "[1/" in result.stdout, "per-node progress lines"
     assert str(database) in result.stdout
 
-    strict = tally("build", *common, "--fail-on-breaks", "--quiet")
+    # again with only the broken reconciliation and what follows it: the same
+    # breaks, now a failure
+    strict = tally(
+        "build", *common, "--fail-on-breaks", "--quiet", "--select", "recon_signup_wallet+"
+    )
     assert strict.returncode == 3
     assert "[1/" not in strict.stdout
 
