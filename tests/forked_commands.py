@@ -5,31 +5,50 @@ Importing dbt and its DuckDB adapter is a large share of a small build: the
 suite starts more than a hundred commands, and each would import dbt again.
 Each command still runs in a process of its own (its own environment, working
 folder, exit code, standard output and error, and signals); only the imports
-are shared, because the process is a copy of one that already made them. The
-project's own modules are not preloaded: some read their settings from the
-environment when imported (TALLY_PROJECT_DIR), and each command has its own.
+are shared, because the process is a copy of one that already made them (and
+dbt's compiled macros, forked_templates.py). The project's own modules are not
+preloaded: some read their settings from the environment when imported
+(TALLY_PROJECT_DIR), and each command has its own.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-# dbt, the command runner and the DuckDB adapter: what every build imports.
-PRELOAD = ["dbt.cli.main", "dbt.task.build", "dbt.adapters.duckdb"]
+# dbt, the command runner and the DuckDB adapter: what every build imports; and
+# dbt's macros, compiled (forked_templates.py).
+PRELOAD = ["dbt.cli.main", "dbt.task.build", "dbt.adapters.duckdb", "tests.forked_templates"]
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 _context: multiprocessing.context.ForkServerContext | None = None
 
 
-def _server() -> multiprocessing.context.ForkServerContext:
+def _server(executable: Path) -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(PRELOAD)
+        from forked_templates import ensure_manifest
+
+        ensure_manifest(executable.with_name("dbt"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        # The server finds tests.forked_templates through PYTHONPATH: Python
+        # 3.11's forkserver does not take this process's sys.path.
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), saved]))
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = saved
+        _context = context
     return _context
 
 
@@ -41,7 +60,7 @@ def run(
     command = [str(executable), *args]
     with tempfile.TemporaryDirectory(prefix="forked-") as folder:
         stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
-        process = _server().Process(
+        process = _server(executable).Process(
             target=_main, args=(command, env, str(cwd), str(stdout), str(stderr))
         )
         process.start()
