@@ -19,12 +19,17 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from forked_templates import MANIFEST_VARIABLE, PROJECT_DIR, ensure_manifest
+
+from orchestration.manifest import manifest_path
 
 # dbt, the command runner and the DuckDB adapter: what every build imports; and
 # dbt's macros, compiled (forked_templates.py).
 PRELOAD = ["dbt.cli.main", "dbt.task.build", "dbt.adapters.duckdb", "tests.forked_templates"]
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 _context: multiprocessing.context.ForkServerContext | None = None
 
@@ -32,24 +37,32 @@ _context: multiprocessing.context.ForkServerContext | None = None
 def _server(executable: Path) -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
-        from forked_templates import ensure_manifest
-
-        ensure_manifest(executable.with_name("dbt"))
+        manifest = manifest_path(PROJECT_DIR)
+        ensure_manifest(executable.with_name("dbt"), manifest)
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        # The server finds tests.forked_templates through PYTHONPATH: Python
-        # 3.11's forkserver does not take this process's sys.path.
-        saved = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), saved]))
-        try:
+        # The server finds tests.forked_templates through PYTHONPATH (Python
+        # 3.11's forkserver does not take this process's sys.path) and the
+        # manifest through its variable: both set only while it starts.
+        path = os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))
+        with _environment(PYTHONPATH=path, **{MANIFEST_VARIABLE: str(manifest)}):
             multiprocessing.forkserver.ensure_running()
-        finally:
-            if saved is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = saved
         _context = context
     return _context
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def run(

@@ -20,17 +20,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# The manifest the server reads: set by the suite's process, which knows where dbt
+# writes it (orchestration.manifest), when it starts the server. The server
+# imports no project module: some read the environment when imported.
+MANIFEST_VARIABLE = "FORKED_TEMPLATES_MANIFEST"
 
 
-def manifest_path() -> Path:
-    """This process's dbt target folder (DBT_TARGET_PATH, as dbt resolves it)."""
-    return PROJECT_DIR / (os.environ.get("DBT_TARGET_PATH") or "target") / "manifest.json"
-
-
-def ensure_manifest(dbt: Path) -> None:
+def ensure_manifest(dbt: Path, manifest: Path) -> None:
     """Parses the project when nothing has yet (a fresh clone): the first build
     would parse it anyway, and the server reads the macros from the manifest."""
-    if manifest_path().exists():
+    if manifest.exists():
         return
     env = {key: value for key, value in os.environ.items() if not key.startswith("TALLY_")}
     env["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
@@ -45,13 +44,12 @@ def ensure_manifest(dbt: Path) -> None:
     )
 
 
-def _compile_macros() -> None:
-    path = manifest_path()
-    if not path.exists():
+def _compile_macros(manifest: Path) -> None:
+    if not manifest.exists():
         return
     from dbt_common.clients.jinja import template_cache
 
-    for macro in json.loads(path.read_text(encoding="utf-8"))["macros"].values():
+    for macro in json.loads(manifest.read_text(encoding="utf-8"))["macros"].values():
         node = SimpleNamespace(macro_sql=macro["macro_sql"], name=macro["name"])
         try:
             template_cache.get_node_template(node)
@@ -59,4 +57,5 @@ def _compile_macros() -> None:
             continue
 
 
-_compile_macros()
+if os.environ.get(MANIFEST_VARIABLE):
+    _compile_macros(Path(os.environ[MANIFEST_VARIABLE]))
