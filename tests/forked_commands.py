@@ -25,8 +25,6 @@ from pathlib import Path
 
 from forked_templates import MANIFEST_VARIABLE, PROJECT_DIR, ensure_manifest
 
-from orchestration.manifest import manifest_path
-
 # dbt, the command runner and the DuckDB adapter: what every build imports; and
 # dbt's macros, compiled (forked_templates.py).
 PRELOAD = ["dbt.cli.main", "dbt.task.build", "dbt.adapters.duckdb", "tests.forked_templates"]
@@ -37,6 +35,11 @@ _context: multiprocessing.context.ForkServerContext | None = None
 def _server(executable: Path) -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
+        # imported here, not with this module: each command imports this module
+        # (its `_main`) before it sets its environment, which the project's
+        # modules read when imported
+        from orchestration.manifest import manifest_path
+
         manifest = manifest_path(PROJECT_DIR)
         ensure_manifest(executable.with_name("dbt"), manifest)
         context = multiprocessing.get_context("forkserver")
